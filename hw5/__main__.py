@@ -1,0 +1,3 @@
+from hw5.cli import main
+import sys
+sys.exit(main())
