@@ -1,0 +1,808 @@
+"""check_* functions: facts -> CheckResult (expected vs found, where, what to change).
+
+In the style of scikit-learn's ``estimator_checks``: one small function per property, each
+returning a ``CheckResult`` and never raising into its caller. The checks read the facts of
+``analyse.py`` (never a live model) and the expectations of ``spec.py``. Reference answers are
+passed in as arguments: this module is shipped to students and must not hold them.
+
+Item functions (``run_item``) map the scored items of ``spec.QUESTIONS`` to checks:
+``architecture_<builder>``, ``optimizer_<builder>``, ``learns_<builder>`` (static pre-checks
+only: the grading engine adds ``check_learns`` from its own training run), ``variable_<var>``,
+``answer_p1_1`` and ``answer_p3``. An item passes when all its checks pass.
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+import math
+import re
+from dataclasses import dataclass
+
+from . import spec
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one check."""
+
+    name: str
+    """Short identifier of the property checked (``layers``, ``learning_rate``, ...)."""
+    passed: bool
+    """True when the property holds."""
+    message: str
+    """What was expected, what was found, where, and what to change (empty text is never
+    used: a passing check says what it confirmed)."""
+
+
+def _never_raises(fn):
+    """Turn an unexpected exception inside a check into a failing CheckResult."""
+    name = fn.__name__[len("check_"):] if fn.__name__.startswith("check_") else fn.__name__
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            return CheckResult(name, False, f"{name}: the check could not run "
+                                            f"({type(exc).__name__}: {exc})")
+
+    return wrapper
+
+
+# ---------------------------------------------------------------------------------------------
+# Formatting
+# ---------------------------------------------------------------------------------------------
+def _n(value) -> str:
+    """A number as a student wrote it: 0.01 for float32 0.009999999776, 1,199,882 for ints."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{float(value):.6g}"
+
+
+def _size(value) -> str:
+    if value is None:
+        return "none"
+    return "×".join(str(v) for v in value)
+
+
+def _shape(value) -> str:
+    if value is None:
+        return "unknown"
+    return "(" + ", ".join(str(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+
+
+def _found_describe(layer) -> str:
+    """A found layer in the style of spec.Layer.describe()."""
+    if layer.kind == "conv":
+        return f"Conv2D({layer.filters}, {_size(layer.kernel_size)}, {layer.activation})"
+    if layer.kind == "pool":
+        return f"MaxPooling2D({_size(layer.pool_size)})"
+    if layer.kind == "flatten":
+        return "Flatten()"
+    if layer.kind == "dense":
+        return f"Dense({layer.units}, {layer.activation})"
+    if layer.activation:
+        return f"{layer.class_name}({layer.activation})"
+    return f"{layer.class_name}()"
+
+
+def _chain(descriptions) -> str:
+    return " → ".join(descriptions) if descriptions else "no layers"
+
+
+def _call_text(builder: str, args: dict) -> str:
+    return f"{builder}({', '.join(f'{k}={_n(v)}' for k, v in args.items())})"
+
+
+def _close(a, b, rtol=0.0, atol=0.0) -> bool:
+    if a is None or b is None:
+        return False
+    return math.isclose(float(a), float(b), rel_tol=rtol, abs_tol=atol)
+
+
+# ---------------------------------------------------------------------------------------------
+# Model-level checks (ModelFacts)
+# ---------------------------------------------------------------------------------------------
+@_never_raises
+def check_model_rebuilt(facts) -> CheckResult:
+    if facts is None:
+        return CheckResult("model_rebuilt", False, "no model to check")
+    if not facts.ok:
+        return CheckResult("model_rebuilt", False, facts.error or "the model could not be rebuilt")
+    return CheckResult("model_rebuilt", True, "the model rebuilds from its configuration")
+
+
+@_never_raises
+def check_input_shape(facts, expected=spec.IMAGE_SHAPE) -> CheckResult:
+    expected = tuple(expected)
+    found = tuple(facts.input_shape) if facts.input_shape is not None else None
+    if found == expected:
+        return CheckResult("input_shape", True, f"input shape {_shape(expected)}")
+    return CheckResult("input_shape", False,
+                       f"expected input shape {_shape(expected)}, found {_shape(found)}: start "
+                       f"the model with keras.Input(shape={expected})")
+
+
+def _alignment(expected_layers, found_layers):
+    """difflib opcodes between the expected and the found kinds."""
+    matcher = difflib.SequenceMatcher(a=[l.kind for l in expected_layers],
+                                      b=[l.kind for l in found_layers], autojunk=False)
+    return matcher.get_opcodes()
+
+
+def _aligned_pairs(expected_layers, found_layers):
+    pairs = []
+    for tag, i1, i2, j1, j2 in _alignment(expected_layers, found_layers):
+        if tag == "equal":
+            pairs.extend(zip(expected_layers[i1:i2], found_layers[j1:j2]))
+    return pairs
+
+
+@_never_raises
+def check_layer_kinds(facts, expected_layers) -> CheckResult:
+    """The sequence of effective layers (conv / pool / flatten / dense)."""
+    expected_layers = tuple(expected_layers)
+    found = list(facts.layers)
+    exp_text = _chain([l.describe() for l in expected_layers])
+    found_text = _chain([f"{l.class_name}" for l in found])
+    if [l.kind for l in expected_layers] == [l.kind for l in found]:
+        return CheckResult("layers", True, f"{len(found)} layers: {exp_text}")
+    problems = []
+    for tag, i1, i2, j1, j2 in _alignment(expected_layers, found):
+        if tag == "delete":
+            where = f"after {found[j1 - 1].label()}" if j1 > 0 else "at the start"
+            for layer in expected_layers[i1:i2]:
+                problems.append(f"missing {layer.describe()} {where}: add it")
+        elif tag == "insert":
+            for layer in found[j1:j2]:
+                problems.append(f"extra {layer.label()}: remove it")
+        elif tag == "replace":
+            for k, layer in enumerate(found[j1:j2]):
+                if i1 + k < i2:
+                    problems.append(f"{layer.label()}: expected "
+                                    f"{expected_layers[i1 + k].describe()} here")
+                else:
+                    problems.append(f"extra {layer.label()}: remove it")
+            for layer in expected_layers[i1 + (j2 - j1):i2]:
+                problems.append(f"missing {layer.describe()}: add it")
+    return CheckResult("layers", False,
+                       f"expected {len(expected_layers)} layers ({exp_text}), found {len(found)} "
+                       f"({found_text}): " + "; ".join(problems))
+
+
+_SETTING_FIXES = {
+    "filters": lambda e, f: (f"expected {e} filters, found {f}", f"write Conv2D({e}, ...)"),
+    "kernel_size": lambda e, f: (f"expected kernel_size {_size(e)}, found {_size(f)}",
+                                 f"write Conv2D(..., kernel_size={tuple(e)})"),
+    "strides": lambda e, f: (f"expected strides {_size(e)}, found {_size(f)}",
+                             "use strides=1 (the default)"),
+    "padding": lambda e, f: (f"expected padding '{e}', found '{f}'",
+                             f"use padding='{e}' (the default)"),
+    "pool_size": lambda e, f: (f"expected pool size {_size(e)}, found {_size(f)}",
+                               f"write MaxPooling2D({tuple(e)})"),
+    "units": lambda e, f: (f"expected {e} units, found {f}", f"write Dense({e}, ...)"),
+    "activation": lambda e, f: (
+        f"expected activation '{e}', found " + ("none (linear)" if f in (None, "linear")
+                                                else f"'{f}'"),
+        f"use activation='{e}'"),
+}
+_SETTINGS_BY_KIND = {
+    "conv": ("filters", "kernel_size", "strides", "padding", "activation"),
+    "pool": ("pool_size",),
+    "flatten": (),
+    "dense": ("units", "activation"),
+}
+
+
+@_never_raises
+def check_layer_settings(facts, expected_layers) -> CheckResult:
+    """filters, kernel size, strides, padding, activation, pool size, units of each layer
+    (layers are matched by kind, so one missing layer does not shift every comparison)."""
+    problems = []
+    for exp, found in _aligned_pairs(tuple(expected_layers), list(facts.layers)):
+        for attr in _SETTINGS_BY_KIND.get(exp.kind, ()):
+            want, got = getattr(exp, attr), getattr(found, attr)
+            if isinstance(want, tuple):
+                got = tuple(got) if got is not None else None
+            if want is not None and want != got:
+                what, fix = _SETTING_FIXES[attr](want, got)
+                problems.append(f"{found.label()}: {what}: {fix}")
+        if exp.kind == "pool" and found.strides is not None and found.pool_size is not None \
+                and tuple(found.strides) != tuple(found.pool_size):
+            problems.append(f"{found.label()}: expected strides equal to the pool size "
+                            f"{_size(exp.pool_size)}, found {_size(found.strides)}: "
+                            "leave strides out")
+    if problems:
+        return CheckResult("layer_settings", False, "; ".join(problems))
+    return CheckResult("layer_settings", True, "every layer has the expected settings")
+
+
+@_never_raises
+def check_output_shapes(facts, expected_layers) -> CheckResult:
+    problems = []
+    for exp, found in _aligned_pairs(tuple(expected_layers), list(facts.layers)):
+        got = tuple(found.output_shape) if found.output_shape is not None else None
+        if tuple(exp.output_shape) != got:
+            problems.append(f"{found.label()}: expected output shape {_shape(exp.output_shape)}, "
+                            f"found {_shape(got)}")
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        return CheckResult("output_shapes", False, "; ".join(problems[:3]) + more +
+                           ": the first mismatch is usually the one to fix")
+    return CheckResult("output_shapes", True, "every layer has the expected output shape")
+
+
+@_never_raises
+def check_total_params(facts, expected_layers) -> CheckResult:
+    expected_layers = tuple(expected_layers)
+    expected = sum(l.params for l in expected_layers)
+    found = facts.total_params
+    if found == expected:
+        return CheckResult("total_params", True, f"{_n(expected)} parameters")
+    where = ""
+    for exp, layer in _aligned_pairs(expected_layers, list(facts.layers)):
+        if exp.params != layer.params:
+            where = (f" ({layer.label()} has {_n(layer.params)} instead of {_n(exp.params)})")
+            break
+    return CheckResult("total_params", False,
+                       f"expected {_n(expected)} parameters, found {_n(found)}{where}")
+
+
+@_never_raises
+def check_compiled(facts) -> CheckResult:
+    if facts.compiled:
+        return CheckResult("compiled", True, "the model is compiled")
+    extra = f" ({facts.compile_error})" if facts.compile_error else ""
+    return CheckResult("compiled", False,
+                       "the model is not compiled" + extra + ": call model.compile(optimizer=..., "
+                       "loss=..., metrics=[...]) before `return model`")
+
+
+@_never_raises
+def check_optimizer_class(facts, expected=spec.OPTIMIZER) -> CheckResult:
+    found = facts.optimizer.class_name if facts.optimizer else None
+    if found == expected:
+        return CheckResult("optimizer", True, f"optimizer {expected}")
+    return CheckResult("optimizer", False,
+                       f"expected optimizer {expected}, found {found}: compile(optimizer="
+                       f"keras.optimizers.{expected}(learning_rate=learning_rate, ...))")
+
+
+@_never_raises
+def check_loss(facts, expected=spec.LOSS) -> CheckResult:
+    found = facts.loss
+    if found == expected:
+        return CheckResult("loss", True, f"loss {expected}")
+    message = f"expected loss '{expected}', found '{found}'"
+    if found and "from_logits=True" in found:
+        message += (": the last layer already applies softmax, so drop from_logits=True")
+    elif found and found.startswith("sparse_categorical"):
+        message += (": the labels are one-hot vectors, so use "
+                    f"loss='{expected}' (the sparse version expects integer labels)")
+    else:
+        message += f": compile(..., loss='{expected}')"
+    return CheckResult("loss", False, message)
+
+
+@_never_raises
+def check_metrics(facts, expected=spec.METRIC) -> CheckResult:
+    found = list(facts.metrics or [])
+    if expected in found:
+        return CheckResult("metrics", True, f"metrics include {expected}")
+    shown = ", ".join(f"'{m}'" for m in found) if found else "none"
+    return CheckResult("metrics", False, f"expected '{expected}' among the metrics, found "
+                                         f"{shown}: compile(..., metrics=['{expected}'])")
+
+
+@_never_raises
+def check_not_frozen(facts) -> CheckResult:
+    if not facts.frozen:
+        return CheckResult("not_frozen", True, "every layer with weights is trainable")
+    return CheckResult("not_frozen", False,
+                       f"frozen layers (trainable=False): {', '.join(facts.frozen)}: their "
+                       "weights never change during training; remove trainable=False / "
+                       "model.trainable = False")
+
+
+@_never_raises
+def check_no_zero_init(facts) -> CheckResult:
+    if not facts.zero_init:
+        return CheckResult("no_zero_init", True, "no kernel starts at zero")
+    return CheckResult("no_zero_init", False,
+                       f"kernel_initializer is Zeros for {', '.join(facts.zero_init)}: every unit "
+                       "starts identical and gets the same update, so the layer cannot learn; "
+                       "remove kernel_initializer (the default GlorotUniform breaks the symmetry)")
+
+
+def architecture_checks(facts, architecture: str) -> list:
+    """Every architecture check of one model against ``spec.ARCHITECTURES[architecture]``."""
+    rebuilt = check_model_rebuilt(facts)
+    if not rebuilt.passed:
+        return [rebuilt]
+    layers = spec.ARCHITECTURES[architecture]
+    return [check_input_shape(facts), check_layer_kinds(facts, layers),
+            check_layer_settings(facts, layers), check_output_shapes(facts, layers),
+            check_total_params(facts, layers)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Builder-level checks (BuilderFacts: one model per probe)
+# ---------------------------------------------------------------------------------------------
+@_never_raises
+def check_builder_defined(builder) -> CheckResult:
+    if builder.status == "missing":
+        return CheckResult("defined", False, f"{builder.name} is not defined: run the cell that "
+                                             "defines it, and keep the function's name")
+    if builder.status == "error" and not builder.calls:
+        return CheckResult("defined", False, builder.error or f"{builder.name} is not usable")
+    return CheckResult("defined", True, f"{builder.name} is defined")
+
+
+@_never_raises
+def check_builder_calls(builder) -> CheckResult:
+    failed = [c for c in builder.calls if c.model is None]
+    if not builder.calls:
+        return CheckResult("calls", False, builder.error or f"{builder.name} was not called")
+    if failed:
+        first = failed[0]
+        message = first.error or f"{_call_text(builder.name, first.args)} returned no model"
+        if len(failed) > 1:
+            message += (f" (and {len(failed) - 1} more of the {len(builder.calls)} calls "
+                        "failed)")
+        return CheckResult("calls", False, message)
+    return CheckResult("calls", True, f"{builder.name} returned a model for every call")
+
+
+def _compiled_calls(calls):
+    return [c for c in calls if c.model is not None and c.model.compiled and c.model.optimizer]
+
+
+@_never_raises
+def check_builder_compiled(builder) -> CheckResult:
+    for call in builder.calls:
+        if call.model is not None and not call.model.compiled:
+            result = check_compiled(call.model)
+            return CheckResult("compiled", False, f"{_call_text(builder.name, call.args)}: "
+                                                  f"{result.message}")
+    return CheckResult("compiled", True, "every returned model is compiled")
+
+
+@_never_raises
+def check_learning_rate_honoured(builder, rtol=spec.LR_RTOL) -> CheckResult:
+    """Each probe's learning_rate reaches the optimizer (float32: relative tolerance)."""
+    calls = [c for c in _compiled_calls(builder.calls) if "learning_rate" in c.args]
+    if not calls:
+        return CheckResult("learning_rate", False, "no compiled model to read the learning "
+                                                   "rate from")
+    for call in calls:
+        opt = call.model.optimizer
+        if opt.schedule:
+            return CheckResult("learning_rate", False,
+                               f"learning_rate: the optimizer uses a {opt.schedule} schedule: "
+                               "pass the function's learning_rate argument itself to "
+                               "SGD(learning_rate=...)")
+        passed = call.args["learning_rate"]
+        if not _close(opt.learning_rate, passed, rtol=rtol):
+            same = len({_n(c.model.optimizer.learning_rate) for c in calls}) == 1 and len(calls) > 1
+            tail = " (the same value for every call)" if same else ""
+            return CheckResult("learning_rate", False,
+                               f"learning_rate: you passed {_n(passed)} but the optimizer uses "
+                               f"{_n(opt.learning_rate)}{tail} — pass the function's "
+                               "learning_rate argument to SGD(learning_rate=...)")
+    return CheckResult("learning_rate", True, "the learning_rate argument reaches the optimizer "
+                                              "for every call")
+
+
+@_never_raises
+def check_momentum_honoured(builder, atol=spec.MOMENTUM_ATOL) -> CheckResult:
+    calls = [c for c in _compiled_calls(builder.calls) if "momentum" in c.args]
+    if not calls:
+        return CheckResult("momentum", False, "no compiled model to read the momentum from")
+    found = [c.model.optimizer.momentum for c in calls]
+    if any(m is None for m in found):
+        cls = next(c.model.optimizer.class_name for c in calls if c.model.optimizer.momentum
+                   is None)
+        return CheckResult("momentum", False,
+                           f"momentum: {cls} has no momentum parameter: use "
+                           f"keras.optimizers.{spec.OPTIMIZER}(learning_rate=learning_rate, "
+                           "momentum=momentum)")
+    passed = [c.args["momentum"] for c in calls]
+    if all(_close(f, p, atol=atol) for f, p in zip(found, passed)):
+        return CheckResult("momentum", True, "the momentum argument reaches the optimizer for "
+                                             "every call")
+    constant = len(calls) > 1 and all(_close(f, found[0], atol=atol) for f in found)
+    if constant and not _close(found[0], 0.0, atol=atol):
+        return CheckResult("momentum", False,
+                           f"momentum is {_n(found[0])} for every call (you passed "
+                           f"{', '.join(_n(p) for p in passed)}): use the momentum argument: "
+                           f"{spec.OPTIMIZER}(..., momentum=momentum)")
+    f, p = next((f, p) for f, p in zip(found, passed) if not _close(f, p, atol=atol))
+    return CheckResult("momentum", False,
+                       f"momentum: you passed {_n(p)} but the optimizer uses {_n(f)} — pass the "
+                       f"function's momentum argument to {spec.OPTIMIZER}(momentum=...)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Variable-level checks (VariableFacts)
+# ---------------------------------------------------------------------------------------------
+@_never_raises
+def check_variable_defined(variable) -> CheckResult:
+    if variable.status == "missing":
+        return CheckResult("defined", False, f"{variable.name} is not defined: run the cell "
+                                             "that builds and trains it, keeping this name")
+    if variable.status != "ok" or variable.model is None:
+        return CheckResult("defined", False, variable.error or f"{variable.name} is not a model")
+    return CheckResult("defined", True, f"{variable.name} is a model")
+
+
+@_never_raises
+def check_learning_rate_value(facts, expected, where="the model", rtol=spec.LR_RTOL):
+    opt = facts.optimizer
+    found = opt.learning_rate if opt else None
+    if opt and not opt.schedule and _close(found, expected, rtol=rtol):
+        return CheckResult("learning_rate", True, f"learning_rate {_n(expected)}")
+    shown = f"a {opt.schedule} schedule" if opt and opt.schedule else _n(found)
+    return CheckResult("learning_rate", False,
+                       f"learning_rate: expected {_n(expected)} for {where}, found {shown}: "
+                       f"build it with learning_rate={_n(expected)}")
+
+
+@_never_raises
+def check_momentum_value(facts, expected, where="the model", atol=spec.MOMENTUM_ATOL):
+    opt = facts.optimizer
+    found = opt.momentum if opt else None
+    if found is None and opt is not None and opt.class_name == spec.OPTIMIZER:
+        found = 0.0
+    if _close(found, expected, atol=atol):
+        return CheckResult("momentum", True, f"momentum {_n(expected)}")
+    if expected == 0:
+        fix = f"build it with plain {spec.OPTIMIZER} (momentum 0), e.g. define_model(...)"
+    else:
+        fix = f"build it with momentum={_n(expected)}"
+    return CheckResult("momentum", False,
+                       f"momentum: expected {_n(expected)} for {where}, found {_n(found)}: {fix}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Written answers
+# ---------------------------------------------------------------------------------------------
+_LETTER = re.compile(r"^\(?\s*([A-Za-z])\s*\)?\s*(?:[.):]|\s|$)")
+
+
+def _letter(value):
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    match = _LETTER.match(text)
+    if not match:
+        return None
+    letter = match.group(1).upper()
+    return letter if letter in spec.P1_1_OPTIONS else None
+
+
+def _answer_value(answer):
+    """The value of an export answer entry (or a raw value)."""
+    if isinstance(answer, dict) and "status" in answer and "value" in answer:
+        return (answer["status"] == "ok"), answer.get("value"), answer.get("repr", "")
+    return True, answer, repr(answer)
+
+
+@_never_raises
+def check_p1_1_format(value) -> CheckResult:
+    """One of the option letters, as a string (case and spaces do not matter)."""
+    present, value, shown = _answer_value(value)
+    options = ", ".join(spec.P1_1_OPTIONS)
+    if not present or value is None:
+        return CheckResult("p1_1_format", False, f"{spec.P1_1_VARIABLE} is not set: write "
+                                                 f"{spec.P1_1_VARIABLE} = 'A' (one of {options})")
+    if _letter(value) is None:
+        return CheckResult("p1_1_format", False,
+                           f"{spec.P1_1_VARIABLE} must be one letter among {options} as a string, "
+                           f"found {shown or repr(value)}")
+    return CheckResult("p1_1_format", True, f"{spec.P1_1_VARIABLE} is option {_letter(value)}")
+
+
+@_never_raises
+def check_p1_1(value, answer) -> CheckResult:
+    fmt = check_p1_1_format(value)
+    if not fmt.passed:
+        return CheckResult("p1_1", False, fmt.message)
+    letter = _letter(_answer_value(value)[1])
+    if letter == _letter(answer):
+        return CheckResult("p1_1", True, f"{spec.P1_1_VARIABLE}: {letter} is correct")
+    hint = spec.P1_1_HINTS.get(letter, "")
+    return CheckResult("p1_1", False, f"{spec.P1_1_VARIABLE}: {letter} is not the right option. "
+                                      f"{hint}".strip())
+
+
+def _as_matrix(value):
+    """(array or None, problem text)."""
+    import numpy as np
+
+    if value is None:
+        return None, "is not set"
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return None, "must contain numbers only"
+    if array.size and not np.all(np.isfinite(array)):
+        return None, "contains values that are not finite numbers"
+    return array, ""
+
+
+def _correlate_valid(image, kernel):
+    import numpy as np
+
+    image, kernel = np.asarray(image, float), np.asarray(kernel, float)
+    kh, kw = kernel.shape
+    oh, ow = image.shape[0] - kh + 1, image.shape[1] - kw + 1
+    out = np.zeros((oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            out[i, j] = float(np.sum(image[i:i + kh, j:j + kw] * kernel))
+    return out
+
+
+@_never_raises
+def check_p3_format(value) -> CheckResult:
+    """A 4x4 array of finite numbers; hints when the size points at the wrong padding."""
+    present, value, shown = _answer_value(value)
+    var = spec.P3_VARIABLE
+    rows, cols = spec.P3_OUTPUT_SHAPE
+    n_in, k = len(spec.P3_INPUT), len(spec.P3_KERNEL)
+    if not present or value is None:
+        return CheckResult("p3_format", False, f"{var} is not set: write {var} = "
+                                               f"np.array([[...], ...]) ({rows}×{cols} numbers)")
+    array, problem = _as_matrix(value)
+    if array is None:
+        return CheckResult("p3_format", False, f"{var} {problem}: found {shown or repr(value)}")
+    if array.shape == (rows, cols):
+        return CheckResult("p3_format", True, f"{var} is a {rows}×{cols} array of numbers")
+    if array.shape == (n_in, n_in):
+        hint = (f"that is the size of a 'same' (zero-padded) output; the question asks for "
+                f"the 'valid' output (no padding), which is {rows}×{cols}")
+    elif array.shape == (n_in + k - 1, n_in + k - 1):
+        hint = (f"that is the size of a 'full' output (padding {k - 1} on every side); the "
+                f"question asks for the 'valid' output (no padding), which is {rows}×{cols}")
+    elif array.size == rows * cols:
+        hint = f"arrange the {rows * cols} numbers as {rows} rows of {cols}"
+    else:
+        hint = (f"a {k}×{k} kernel sliding over a {n_in}×{n_in} input without padding, stride 1, "
+                f"gives {rows}×{cols}")
+    return CheckResult("p3_format", False,
+                       f"{var}: expected a {rows}×{cols} array, found shape "
+                       f"{_shape(array.shape)}: {hint}")
+
+
+@_never_raises
+def check_p3(value, answer) -> CheckResult:
+    import numpy as np
+
+    fmt = check_p3_format(value)
+    if not fmt.passed:
+        return CheckResult("p3", False, fmt.message)
+    found = _as_matrix(_answer_value(value)[1])[0]
+    expected = np.asarray(answer, dtype=float)
+    var = spec.P3_VARIABLE
+    if np.allclose(found, expected, atol=1e-6):
+        return CheckResult("p3", True, f"{var} is correct")
+    flipped = _correlate_valid(spec.P3_INPUT, np.flip(np.asarray(spec.P3_KERNEL), (0, 1)))
+    if np.allclose(found, flipped, atol=1e-6):
+        return CheckResult("p3", False, f"{var}: you flipped the kernel (a true convolution); "
+                                        "a CNN layer (Keras' Conv2D) computes the "
+                                        "cross-correlation: slide the kernel over the input "
+                                        "without flipping it")
+    if np.allclose(found, expected.T, atol=1e-6):
+        return CheckResult("p3", False, f"{var}: rows and columns are swapped: row i of the "
+                                        "output comes from the kernel's i-th vertical position")
+    if np.allclose(found, -expected, atol=1e-6):
+        return CheckResult("p3", False, f"{var}: every sign is flipped: multiply input by kernel "
+                                        "element-wise and add, without negating")
+    wrong = np.argwhere(~np.isclose(found, expected, atol=1e-6))
+    cells = ", ".join(f"(row {r + 1}, column {c + 1})" for r, c in wrong)
+    return CheckResult("p3", False, f"{var}: {len(wrong)} of {expected.size} entries are wrong: "
+                                    f"{cells}; recompute the sum of input × kernel for those "
+                                    "windows")
+
+
+# ---------------------------------------------------------------------------------------------
+# Data (the notebook's preprocessing)
+# ---------------------------------------------------------------------------------------------
+@_never_raises
+def check_images(x, name="x_train") -> CheckResult:
+    import numpy as np
+
+    shape = tuple(getattr(x, "shape", ()))
+    want = tuple(spec.IMAGE_SHAPE)
+    if len(shape) != 1 + len(want) or shape[1:] != want:
+        hint = (": add the channel axis, e.g. x.reshape(-1, 28, 28, 1)"
+                if shape[1:] == want[:2] else "")
+        return CheckResult(f"{name}_shape", False, f"{name}: expected shape (N, "
+                                                   f"{', '.join(map(str, want))}), found "
+                                                   f"{_shape(shape) if shape else type(x).__name__}"
+                                                   f"{hint}")
+    dtype = np.asarray(x[:1]).dtype
+    if not np.issubdtype(dtype, np.floating):
+        return CheckResult(f"{name}_dtype", False,
+                           f"{name}: expected floating-point pixels, found {dtype}: "
+                           f"x.astype('float32') / {spec.PIXEL_SCALE:g}")
+    lo, hi = float(np.min(x)), float(np.max(x))
+    if lo < 0 or hi > 1:
+        return CheckResult(f"{name}_range", False,
+                           f"{name}: expected pixels in [0, 1], found [{lo:g}, {hi:g}]: divide by "
+                           f"{spec.PIXEL_SCALE:g}")
+    if 0 < hi <= 1 / spec.PIXEL_SCALE + 1e-9:
+        return CheckResult(f"{name}_range", False,
+                           f"{name}: the brightest pixel is {hi:g}: the images were divided by "
+                           f"{spec.PIXEL_SCALE:g} twice")
+    return CheckResult(f"{name}_ok", True, f"{name}: {shape[0]:,} images {_shape(want)} in [0, 1]")
+
+
+@_never_raises
+def check_labels(y, name="y_train", n_images=None) -> CheckResult:
+    import numpy as np
+
+    shape = tuple(getattr(y, "shape", ()))
+    k = spec.NUM_CLASSES
+    if len(shape) != 2 or shape[1] != k:
+        hint = (f": one-hot encode them with keras.utils.to_categorical({name}, {k})"
+                if len(shape) == 1 else "")
+        return CheckResult(f"{name}_shape", False,
+                           f"{name}: expected one-hot labels of shape (N, {k}), found "
+                           f"{_shape(shape) if shape else type(y).__name__}{hint}")
+    if n_images is not None and shape[0] != n_images:
+        return CheckResult(f"{name}_count", False,
+                           f"{name}: {shape[0]:,} labels for {n_images:,} images")
+    arr = np.asarray(y)
+    if not (np.all((arr == 0) | (arr == 1)) and np.all(arr.sum(axis=1) == 1)):
+        return CheckResult(f"{name}_onehot", False,
+                           f"{name}: every row must hold a single 1 and {k - 1} zeros: "
+                           f"keras.utils.to_categorical({name}, {k})")
+    return CheckResult(f"{name}_ok", True, f"{name}: {shape[0]:,} one-hot labels")
+
+
+def check_data(x_train, y_train, x_test, y_test) -> list:
+    return [check_images(x_train, "x_train"),
+            check_labels(y_train, "y_train", _len(x_train)),
+            check_images(x_test, "x_test"),
+            check_labels(y_test, "y_test", _len(x_test))]
+
+
+def _len(x):
+    try:
+        return int(x.shape[0])
+    except Exception:
+        return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Grade-time training (the engine measures; this only words the result)
+# ---------------------------------------------------------------------------------------------
+def check_learns(accuracy, threshold, error=None, name="learns") -> CheckResult:
+    if error or accuracy is None:
+        return CheckResult(name, False, f"grade-time training failed: {error or 'no accuracy'}")
+    accuracy, threshold = float(accuracy), float(threshold)
+    where = (f"after {spec.GRADE_EPOCHS} epoch on the first {spec.GRADE_TRAIN_IMAGES:,} training "
+             f"images (seed {spec.GRADE_SEED}), test accuracy on {spec.GRADE_TEST_IMAGES:,} images")
+    if accuracy >= threshold:
+        return CheckResult(name, True, f"{where} is {accuracy:.3f} (at least {threshold:.2f} "
+                                       "needed)")
+    return CheckResult(name, False,
+                       f"{where} is {accuracy:.3f}, expected at least {threshold:.2f}: check the "
+                       "learning rate and momentum reach the optimizer, the activations, and "
+                       "that no layer is frozen or initialised to zero")
+
+
+# ---------------------------------------------------------------------------------------------
+# Items
+# ---------------------------------------------------------------------------------------------
+def builder_items(builder) -> dict:
+    """item name -> list of CheckResult for one BuilderFacts (architecture, optimizer, and the
+    static pre-checks of learns)."""
+    name = builder.name
+    bspec = spec.BUILDERS[name]
+    defined = check_builder_defined(builder)
+    if not defined.passed:
+        return {f"{kind}_{name}": [defined] for kind in ("architecture", "optimizer", "learns")}
+    calls = check_builder_calls(builder)
+    first = next((c.model for c in builder.calls if c.model is not None), None)
+    if first is None:
+        return {f"{kind}_{name}": [calls] for kind in ("architecture", "optimizer", "learns")}
+    pre = [] if calls.passed else [calls]
+
+    architecture = pre + architecture_checks(first, bspec.architecture)
+
+    compiled = check_builder_compiled(builder)
+    optimizer = pre + [compiled]
+    if compiled.passed:
+        optimizer.append(check_optimizer_class(first))
+        if "learning_rate" in bspec.params:
+            optimizer.append(check_learning_rate_honoured(builder))
+        if "momentum" in bspec.params:
+            optimizer.append(check_momentum_honoured(builder))
+        optimizer += [check_loss(first), check_metrics(first)]
+
+    learns = pre + [compiled]
+    rebuilt = check_model_rebuilt(first)
+    learns += [check_not_frozen(first), check_no_zero_init(first)] if rebuilt.passed \
+        else [rebuilt]
+    return {f"architecture_{name}": architecture, f"optimizer_{name}": optimizer,
+            f"learns_{name}": learns}
+
+
+def variable_item(variable) -> list:
+    tv = spec.TRAINED_VARIABLES[variable.name]
+    defined = check_variable_defined(variable)
+    if not defined.passed:
+        return [defined]
+    facts = variable.model
+    results = architecture_checks(facts, tv.architecture)
+    compiled = check_compiled(facts)
+    results.append(compiled)
+    if compiled.passed:
+        results.append(check_optimizer_class(facts))
+        if facts.optimizer and facts.optimizer.class_name == spec.OPTIMIZER:
+            results.append(check_learning_rate_value(facts, tv.learning_rate, variable.name))
+            results.append(check_momentum_value(facts, tv.momentum, variable.name))
+    return results
+
+
+def _reference(reference, *keys):
+    for key in keys:
+        if key in reference:
+            return True, reference[key]
+    return False, None
+
+
+def missing_message(name: str, entry) -> str:
+    """Why a builder / variable entry of the raw export holds no model (student-facing)."""
+    entry = entry if isinstance(entry, dict) else {}
+    status = entry.get("status", "missing")
+    if status == "missing":
+        return f"{name} is not defined: run the cell that defines it, keeping this name"
+    if entry.get("error"):
+        return str(entry["error"])
+    calls = [c for c in entry.get("calls") or [] if isinstance(c, dict)]
+    errors = [c.get("error") for c in calls if c.get("error")]
+    return errors[0] if errors else f"{name} did not produce a model"
+
+
+def run_item(item: str, bundle, reference=None) -> list:
+    """The CheckResults that score ``item`` (an item name of spec.QUESTIONS).
+
+    ``bundle`` is an ``analyse.FactsBundle`` (``analyse.analyse_export(export)``). ``reference`` maps answer names to the reference answers (trusted side
+    only): ``spec.P1_1_VARIABLE`` and ``spec.P3_VARIABLE`` (``"p3"`` is accepted too).
+    For ``learns_<builder>`` only the static pre-checks are returned (compiled, not frozen, no
+    zero kernel); the grading engine adds ``check_learns`` from its training run.
+    """
+    try:
+        reference = reference or {}
+        if item == f"answer_{spec.P1_1_VARIABLE}":
+            found, answer = _reference(reference, spec.P1_1_VARIABLE, item)
+            if not found:
+                return [CheckResult("p1_1", False, "no reference answer given to the check")]
+            return [check_p1_1(bundle.answers.get(spec.P1_1_VARIABLE), answer)]
+        if item in ("answer_p3", f"answer_{spec.P3_VARIABLE}"):
+            found, answer = _reference(reference, spec.P3_VARIABLE, "p3", item)
+            if not found:
+                return [CheckResult("p3", False, "no reference answer given to the check")]
+            return [check_p3(bundle.answers.get(spec.P3_VARIABLE), answer)]
+        if item.startswith("variable_"):
+            name = item[len("variable_"):]
+            if name in spec.TRAINED_VARIABLES:
+                return variable_item(bundle.variables[name])
+        for kind in ("architecture", "optimizer", "learns"):
+            if item.startswith(kind + "_") and item[len(kind) + 1:] in spec.BUILDERS:
+                return builder_items(bundle.builders[item[len(kind) + 1:]])[item]
+        return [CheckResult(item, False, f"unknown item {item!r}")]
+    except Exception as exc:  # noqa: BLE001
+        return [CheckResult(item, False, f"{item}: the checks could not run "
+                                         f"({type(exc).__name__}: {exc})")]
+
+
+def item_passed(results) -> bool:
+    return bool(results) and all(r.passed for r in results)

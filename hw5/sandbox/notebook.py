@@ -1,0 +1,160 @@
+"""Read a submitted notebook defensively and turn it into the cells the sandbox will run.
+
+Nothing here trusts the file: it may be empty, not JSON, truncated, an old nbformat, huge, or
+hand-edited. Only code cells are kept (their source only: outputs, attachments, metadata and tags
+are dropped), and shell / package-manager lines are disabled.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class InvalidNotebook(ValueError):
+    """The submission cannot be read as a notebook; the message is for the student."""
+
+
+@dataclass
+class CodeCell:
+    index: int
+    """Position in the submitted notebook (0-based, counting every cell, markdown included)."""
+    source: str
+    """The source as it will run (shell lines disabled)."""
+
+
+@dataclass
+class Submission:
+    cells: list[CodeCell]
+    """The code cells to run, in order."""
+    messages: list[str] = field(default_factory=list)
+    """Notes for the student about what was changed or skipped while reading."""
+    disabled_lines: int = 0
+    """How many shell / pip lines were disabled."""
+
+
+_CLEAR_OUTPUTS_HINT = ("In Jupyter use Kernel → Restart Kernel and Clear All Outputs, save, "
+                       "and submit the .ipynb file again.")
+
+# `!cmd`, `%pip ...`, `%conda ...`, `%sx`, `%system`; `files = !ls`, `x = %sx ls`.
+_SHELL_LINE = re.compile(
+    r"^\s*(?:[\w.\[\], ]+=\s*)?(?:!|%(?:pip|conda|mamba|micromamba|uv|sx|system)\b)")
+# Cell magics that run the whole cell in a shell or another interpreter.
+_SHELL_CELL = re.compile(
+    r"^\s*%%(?:!|sh|bash|zsh|script|system|sx|perl|ruby|pip|conda|python2|python3|pypy)(?:\s|$)")
+
+
+def read_submission(path: str | Path, max_bytes: int) -> Submission:
+    """Return the code cells of the notebook at `path`, or raise InvalidNotebook saying why."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InvalidNotebook(f"The submitted file could not be opened ({exc.strerror}).") from None
+    if not path.is_file():
+        raise InvalidNotebook("The submission is not a file.")
+    if size == 0:
+        raise InvalidNotebook("The submitted notebook file is empty (0 bytes). Make sure the "
+                              "notebook was saved before you submitted it.")
+    if size > max_bytes:
+        raise InvalidNotebook(
+            f"The submitted notebook is {size / 1e6:.0f} MB, more than the {max_bytes / 1e6:.0f} MB "
+            f"the grader accepts; large outputs (images, long printouts) are the usual cause. "
+            + _CLEAR_OUTPUTS_HINT)
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise InvalidNotebook(f"The submitted file could not be read ({exc.strerror}).") from None
+    try:
+        text = raw_bytes.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidNotebook("The submitted file is not a text (UTF-8) file, so it is not a "
+                              "Jupyter notebook. Submit the .ipynb file itself.") from None
+    del raw_bytes
+    if not text.strip():
+        raise InvalidNotebook("The submitted notebook file contains only whitespace. Make sure "
+                              "the notebook was saved before you submitted it.")
+    try:
+        raw = json.loads(text)
+    except RecursionError:
+        raise InvalidNotebook("The submitted file is nested too deeply to be a notebook.") from None
+    except json.JSONDecodeError as exc:
+        if exc.pos >= len(text.rstrip()) - 1:
+            raise InvalidNotebook(
+                "The submitted notebook file is cut off (the JSON ends early, at line "
+                f"{exc.lineno}); it was probably saved or uploaded incompletely. Open it in "
+                "Jupyter, save it again and resubmit.") from None
+        raise InvalidNotebook(
+            f"The submitted file is not a valid notebook: its JSON is broken at line {exc.lineno}, "
+            f"column {exc.colno} ({exc.msg}). Files edited by hand or merged with git often end "
+            "up like this; open it in Jupyter, save it, and resubmit.") from None
+    del text
+    if not isinstance(raw, dict):
+        raise InvalidNotebook("The submitted file is JSON but not a notebook (no notebook object "
+                              "at the top level).")
+    messages: list[str] = []
+    raw = _upgrade(raw, messages)
+    cells = raw.get("cells")
+    if not isinstance(cells, list):
+        raise InvalidNotebook("The submitted notebook has no list of cells.")
+    out: list[CodeCell] = []
+    disabled = 0
+    notes: list[str] = []
+    for index, cell in enumerate(cells):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(s for s in source if isinstance(s, str))
+        if not isinstance(source, str):
+            messages.append(f"Cell {index}: its source is not text; it was skipped.")
+            continue
+        source, n_disabled, first = _disable_shell(source)
+        if n_disabled:
+            disabled += n_disabled
+            notes.append(f"cell {index} (`{first[:60]}`)")
+        out.append(CodeCell(index, source))
+    if not out:
+        raise InvalidNotebook("The submitted notebook has no code cells, so there is nothing to "
+                              "grade. Check that you submitted the right file.")
+    if disabled:
+        shown = ", ".join(notes[:5]) + (f" and {len(notes) - 5} more" if len(notes) > 5 else "")
+        messages.append(
+            f"{disabled} shell or package-install line(s) were not run by the grader: {shown}. "
+            "Everything the assignment needs is already installed; nothing else can be.")
+    return Submission(out, messages, disabled)
+
+
+def _upgrade(raw: dict, messages: list[str]) -> dict:
+    """nbformat 1-3 -> 4 (through nbformat's converters); other versions are read leniently."""
+    major = raw.get("nbformat")
+    if isinstance(major, int) and not isinstance(major, bool) and major < 4:
+        try:
+            import nbformat
+
+            raw = nbformat.convert(nbformat.from_dict(raw), 4)
+        except Exception as exc:
+            raise InvalidNotebook(
+                f"The submitted notebook uses the old notebook format {major}, and converting it "
+                f"failed ({type(exc).__name__}). Open it in a current Jupyter, save it, and "
+                "resubmit.") from None
+        messages.append(f"The notebook was in the old format nbformat {major}; it was converted "
+                        "to nbformat 4 for grading.")
+    return raw
+
+
+def _disable_shell(source: str) -> tuple[str, int, str]:
+    """Replace shell / pip lines by `pass` (keeping indentation); return (source, count, first)."""
+    lines = source.split("\n")
+    if lines and _SHELL_CELL.match(lines[0]):
+        return ("# [this shell cell was not run by the grader]\n"
+                + "\n".join("# " + line for line in lines), len(lines), lines[0].strip())
+    count, first = 0, ""
+    for i, line in enumerate(lines):
+        if _SHELL_LINE.match(line):
+            indent = line[: len(line) - len(line.lstrip())]
+            lines[i] = f"{indent}pass  # [not run by the grader] {line.strip()}"
+            count += 1
+            first = first or line.strip()
+    return "\n".join(lines), count, first

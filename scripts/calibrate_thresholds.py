@@ -1,0 +1,298 @@
+"""Calibrate spec.ACCURACY_THRESHOLDS for the grade-time training check.
+
+Builds the reference model of every builder in ``spec.BUILDERS`` with its ``train_args``, exports
+it the way the sandbox does (``model.to_json()`` + ``keras.optimizers.serialize``), and runs
+``hw5.grading.training.train_and_score`` on it for seeds 0..N-1; then the same for models that
+must fail (all layers frozen, zero initialisation, baseline with lr 1e-5 and lr 1.0). Prints a
+markdown table and writes it to ``docs/calibration.md``.
+
+    MALLOC_ARENA_MAX=2 nohup python scripts/calibrate_thresholds.py > /tmp/calibrate.log 2>&1 &
+
+Options: ``--seeds N`` (default 20), ``--failing-seeds N`` (default 5), ``--only NAME[,NAME]``,
+``--no-write`` (print only), ``--out PATH``.
+
+The reference sources below are this script's own copy of the notebook's reference answers
+(``hw5.mutants.REFERENCE_SOURCES`` will hold the canonical ones; switch to it once it exists).
+The model factories (``reference_export``, ``failing_export``) are also used by
+``scripts/benchmark_training.py`` and ``tests/test_training.py``.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hw5.kit import spec  # noqa: E402
+
+# ---------------------------------------------------------------------------------------------
+# Reference answers (own copy; see module docstring)
+# ---------------------------------------------------------------------------------------------
+REFERENCE_SOURCE = '''
+import keras
+from keras import layers
+
+
+def define_model(learning_rate):
+    model = keras.Sequential([keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(32, (3, 3), strides=1, padding="valid", activation="relu"),
+        layers.MaxPooling2D((2, 2)), layers.Flatten(),
+        layers.Dense(100, activation="relu"), layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate),
+                  loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def define_model_with_momentum(learning_rate, momentum):
+    model = keras.Sequential([keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(32, (3, 3), strides=1, padding="valid", activation="relu"),
+        layers.MaxPooling2D((2, 2)), layers.Flatten(),
+        layers.Dense(100, activation="relu"), layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum),
+                  loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def define_model_2_conv(learning_rate, momentum):
+    model = keras.Sequential([keras.Input(shape=(28, 28, 1)),
+        layers.Conv2D(32, (3, 3), strides=1, padding="valid", activation="relu"),
+        layers.MaxPooling2D((2, 2)),
+        layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)), layers.Flatten(),
+        layers.Dense(100, activation="relu"), layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum),
+                  loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+'''
+
+
+def reference_builders() -> dict:
+    namespace: dict = {}
+    exec(compile(REFERENCE_SOURCE, "<reference>", "exec"), namespace)  # trusted, our own text
+    return {name: namespace[name] for name in spec.BUILDERS}
+
+
+def export_model(model) -> dict:
+    """The sandbox's MODEL export (see docs/design.md), for a live model."""
+    import keras
+
+    compiled = bool(getattr(model, "compiled", False)) and getattr(model, "optimizer", None) is not None
+    loss = getattr(model, "loss", None) if compiled else None
+    if loss is not None and not isinstance(loss, str):
+        loss = keras.losses.serialize(loss)
+    return {
+        "config_json": model.to_json(),
+        "compiled": compiled,
+        "optimizer": keras.optimizers.serialize(model.optimizer) if compiled else None,
+        "loss": loss,
+        "metrics": ["accuracy"] if compiled else [],
+        "class_name": type(model).__name__,
+    }
+
+
+def reference_export(builder: str, **overrides) -> dict:
+    """Export of the reference model for ``builder`` called with its train_args (+ overrides)."""
+    import keras
+
+    keras.backend.clear_session()
+    args = dict(spec.BUILDERS[builder].train_args, **overrides)
+    return export_model(reference_builders()[builder](**args))
+
+
+def failing_export(kind: str) -> dict:
+    """Exports of models that must NOT reach the threshold of their builder."""
+    import keras
+
+    keras.backend.clear_session()
+    if kind == "frozen":  # define_model_with_momentum with every layer frozen
+        model = reference_builders()["define_model_with_momentum"](learning_rate=0.01, momentum=0.9)
+        for layer in model.layers:
+            layer.trainable = False
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01, momentum=0.9),
+                      loss="categorical_crossentropy", metrics=["accuracy"])
+        return export_model(model)
+    if kind == "zero_init":  # define_model_with_momentum, kernel_initializer='zeros' everywhere
+        from keras import layers
+
+        model = keras.Sequential([keras.Input(shape=(28, 28, 1)),
+            layers.Conv2D(32, (3, 3), activation="relu", kernel_initializer="zeros"),
+            layers.MaxPooling2D((2, 2)), layers.Flatten(),
+            layers.Dense(100, activation="relu", kernel_initializer="zeros"),
+            layers.Dense(10, activation="softmax", kernel_initializer="zeros")])
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01, momentum=0.9),
+                      loss="categorical_crossentropy", metrics=["accuracy"])
+        return export_model(model)
+    if kind == "lr_1e-5":
+        return reference_export("define_model", learning_rate=1e-5)
+    if kind == "lr_1.0":
+        return reference_export("define_model", learning_rate=1.0)
+    if kind == "uncompiled":
+        model = reference_builders()["define_model"](learning_rate=0.01)
+        export = export_model(model)
+        export.update(compiled=False, optimizer=None, loss=None, metrics=[])
+        return export
+    raise KeyError(kind)
+
+
+FAILING = {  # kind -> (label, builder whose threshold it must miss)
+    "frozen": ("all layers frozen (momentum model)", "define_model_with_momentum"),
+    "zero_init": ("zero kernels (momentum model)", "define_model_with_momentum"),
+    "lr_1e-5": ("baseline, lr 1e-5", "define_model"),
+    "lr_1.0": ("baseline, lr 1.0", "define_model"),
+}
+
+# Thresholds are set a margin below the worst of the 20 reference seeds, rounded down to 0.01.
+MARGIN = 0.05
+
+
+def choose_threshold(accuracies: list[float]) -> float:
+    return max(0.0, int((min(accuracies) - MARGIN) * 100) / 100)
+
+
+def _versions() -> str:
+    import keras
+    import numpy
+    import tensorflow as tf
+
+    return (f"Python {platform.python_version()}, tensorflow {tf.__version__}, "
+            f"keras {keras.__version__}, numpy {numpy.__version__}")
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU(s) ({cpu}), no GPU"
+
+
+def run(seeds: int, failing_seeds: int, only: set | None, log=print):
+    from hw5.grading.training import configure_runtime, prepare_data, train_and_score
+
+    applied = configure_runtime()
+    log(f"runtime: {applied}")
+    data = prepare_data()
+    rows = []  # dicts
+    for builder in spec.BUILDERS:
+        if only and builder not in only:
+            continue
+        accs, secs = [], []
+        for seed in range(seeds):
+            out = train_and_score(reference_export(builder), data, seed=seed)
+            if out.error:
+                raise SystemExit(f"{builder} seed {seed}: {out.error}")
+            accs.append(out.accuracy)
+            secs.append(out.seconds)
+            log(f"{builder:28s} seed {seed:2d}: acc {out.accuracy:.4f}  {out.seconds:5.2f} s")
+        rows.append({"model": f"`{builder}` (reference)", "builder": builder, "accs": accs,
+                     "secs": secs, "reference": True})
+    for kind, (label, builder) in FAILING.items():
+        if only and kind not in only:
+            continue
+        accs, secs = [], []
+        for seed in range(failing_seeds):
+            out = train_and_score(failing_export(kind), data, seed=seed)
+            acc = out.accuracy if out.accuracy is not None else 0.0
+            accs.append(acc)
+            secs.append(out.seconds)
+            log(f"{kind:28s} seed {seed:2d}: acc {acc:.4f}  {out.seconds:5.2f} s"
+                f"  loss {out.final_loss}  {out.error or ''}")
+        rows.append({"model": label, "builder": builder, "accs": accs, "secs": secs,
+                     "reference": False})
+    return rows
+
+
+def table(rows, thresholds) -> str:
+    lines = ["| model | seeds | min | mean | max | threshold (builder) | false fails | "
+             "s/run (median, max) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        th = thresholds[r["builder"]]
+        if r["reference"]:
+            bad = sum(a < th for a in r["accs"])
+            verdict = f"{bad} of {len(r['accs'])}"
+        else:
+            passed = sum(a >= th for a in r["accs"])
+            verdict = ("— (all fail)" if passed == 0
+                       else f"**{passed} of {len(r['accs'])} PASS** (should fail)")
+        lines.append(
+            f"| {r['model']} | {len(r['accs'])} | {min(r['accs']):.4f} | "
+            f"{statistics.mean(r['accs']):.4f} | {max(r['accs']):.4f} | {th:.2f} "
+            f"(`{r['builder']}`) | {verdict} | {statistics.median(r['secs']):.1f}, "
+            f"{max(r['secs']):.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--failing-seeds", type=int, default=5)
+    ap.add_argument("--only", default="", help="comma-separated builders / failing kinds")
+    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--out", default=str(ROOT / "docs" / "calibration.md"))
+    args = ap.parse_args(argv)
+    only = {s for s in args.only.split(",") if s} or None
+
+    t0 = time.time()
+    rows = run(args.seeds, args.failing_seeds, only, log=lambda m: print(m, flush=True))
+    chosen = {r["builder"]: choose_threshold(r["accs"]) for r in rows if r["reference"]}
+    thresholds = dict(spec.ACCURACY_THRESHOLDS)
+    thresholds.update(chosen)
+    current = table(rows, spec.ACCURACY_THRESHOLDS)
+    proposed = table(rows, thresholds)
+    print("\nWith the current spec.ACCURACY_THRESHOLDS:\n" + current)
+    print(f"\nProposed thresholds (min of reference seeds - {MARGIN}, rounded down): {chosen}\n"
+          + proposed, flush=True)
+    if args.no_write:
+        return 0
+    command = "MALLOC_ARENA_MAX=2 python scripts/calibrate_thresholds.py " + " ".join(
+        argv if argv is not None else sys.argv[1:])
+    doc = f"""# Grade-time training: threshold calibration
+
+Generated by `scripts/calibrate_thresholds.py` (do not edit by hand; re-run it).
+
+- Command: `{command.strip()}`
+- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}, total {time.time() - t0:.0f} s
+- Machine: {_machine()}
+- Versions: {_versions()}
+- Grade-time setup (`hw5/kit/spec.py`): first {spec.GRADE_TRAIN_IMAGES:,} training images,
+  {spec.GRADE_EPOCHS} epoch(s), batch {spec.BATCH_SIZE}, accuracy on the first
+  {spec.GRADE_TEST_IMAGES:,} test images (argmax of `predict`), one intra-op / inter-op thread,
+  malloc arenas capped at 2 (`hw5.grading.training.configure_runtime`).
+- Reference models: seeds 0..{args.seeds - 1}; models that must fail: seeds
+  0..{args.failing_seeds - 1}. Grading itself uses only `spec.GRADE_SEED` = {spec.GRADE_SEED}; the
+  seed spread stands in for drift across machines and library versions.
+- Rule: threshold = (worst reference seed − {MARGIN}) rounded down to 0.01; a reference run below
+  its threshold is a *false fail*; every failing model must stay below the threshold of the
+  builder it imitates.
+
+## Thresholds in `spec.ACCURACY_THRESHOLDS` at the time of the run
+
+{current}
+
+## Proposed thresholds
+
+`{chosen}`
+
+{proposed}
+
+*s/run* is `train_and_score` wall time (rebuild + compile + fit + predict), data already loaded.
+"""
+    Path(args.out).write_text(doc)
+    print(f"\nwrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

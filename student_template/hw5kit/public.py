@@ -1,0 +1,63 @@
+"""What the notebook's public tests (``grader.check``) call in the student's kernel.
+
+Fast (no training: a few model builds, seconds) and answer-free: P1.1 and P3 are checked for
+FORMAT only. Each function raises ``AssertionError`` with every failing message, or prints one
+short OK line and returns None.
+"""
+from __future__ import annotations
+
+from . import checks, spec
+
+
+def _report(what: str, results) -> None:
+    failures = [r for r in results if not r.passed]
+    if failures:
+        count = f"{len(failures)} problem" + ("s" if len(failures) > 1 else "")
+        raise AssertionError(f"{what}: {count}\n- "
+                             + "\n- ".join(r.message for r in failures))
+    print(f"{what}: OK ({len(results)} check{'s' if len(results) > 1 else ''} passed)")
+
+
+def check_data(x_train, y_train, x_test, y_test) -> None:
+    """Images (N, 28, 28, 1) as floats in [0, 1]; labels one-hot with 10 columns."""
+    _report("data", checks.check_data(x_train, y_train, x_test, y_test))
+
+
+def check_builder(name: str, fn) -> None:
+    """Call the builder with the grader's probe arguments and check architecture, optimizer
+    settings (learning rate / momentum honoured), loss, metrics, trainable weights."""
+    from . import analyse, describe
+
+    if name not in spec.BUILDERS:
+        raise AssertionError(f"unknown builder {name!r}; expected one of {list(spec.BUILDERS)}")
+    if not callable(fn):
+        raise AssertionError(f"{name} is a {type(fn).__name__}, not a function")
+    export = describe.describe_builder(fn, spec.BUILDERS[name])
+    facts = analyse.analyse_builder(name, export)
+    results = []
+    for item_results in checks.builder_items(facts).values():
+        for result in item_results:
+            if all(result.message != r.message for r in results):
+                results.append(result)
+    _report(name, results)
+
+
+def check_variable(name: str, model) -> None:
+    """The trained model variable is built as asked (architecture, learning rate, momentum)."""
+    from . import analyse, describe
+
+    if name not in spec.TRAINED_VARIABLES:
+        raise AssertionError(f"unknown variable {name!r}; expected one of "
+                             f"{list(spec.TRAINED_VARIABLES)}")
+    facts = analyse.analyse_variable(name, describe.describe_variable(name, model))
+    _report(name, checks.variable_item(facts))
+
+
+def check_p1_1(value) -> None:
+    """FORMAT only: one option letter as a string."""
+    _report(spec.P1_1_VARIABLE, [checks.check_p1_1_format(value)])
+
+
+def check_p3(value) -> None:
+    """FORMAT only: a 4×4 array of numbers."""
+    _report(spec.P3_VARIABLE, [checks.check_p3_format(value)])

@@ -1,0 +1,308 @@
+"""The single source of truth for HW5: architectures, optimizer settings, questions, points,
+grading thresholds and student-facing messages.
+
+Pure Python (no TensorFlow import) so that the notebook, the public checks, the trusted grader,
+the rubric and the README tables can all read it. Reference answers are NOT here: they live in
+``hw5.answer_key``, which is never shipped to students.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ASSIGNMENT = "HW5: Image classification with CNNs"
+NOTEBOOK_NAME = "hw5.ipynb"
+
+# ---------------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------------
+IMAGE_SHAPE = (28, 28, 1)
+NUM_CLASSES = 10
+PIXEL_SCALE = 255.0
+MNIST_KEYS = {  # key -> (shape, dtype) of the Keras mnist.npz layout
+    "x_train": ((60000, 28, 28), "uint8"),
+    "y_train": ((60000,), "uint8"),
+    "x_test": ((10000, 28, 28), "uint8"),
+    "y_test": ((10000,), "uint8"),
+}
+MNIST_ENV_VAR = "HW5_MNIST"
+
+# Training as the notebook does it (the student's 10-epoch runs).
+BATCH_SIZE = 32
+EPOCHS = 10
+# Environment switch for CI / smoke runs: overrides EPOCHS in the notebook without editing it.
+EPOCHS_ENV_VAR = "HW5_EPOCHS"
+TRAIN_SUBSET_ENV_VAR = "HW5_TRAIN_SUBSET"
+
+
+# ---------------------------------------------------------------------------------------------
+# Architectures, described by effect (what each layer does), not by spelling
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Layer:
+    """One effective layer: activations folded in, Input/Activation/Dropout-free."""
+
+    kind: str  # "conv", "pool", "flatten", "dense"
+    output_shape: tuple  # without the batch dimension
+    params: int
+    filters: int | None = None
+    units: int | None = None
+    kernel_size: tuple | None = None
+    strides: tuple | None = None
+    padding: str | None = None
+    pool_size: tuple | None = None
+    activation: str | None = None
+
+    def describe(self) -> str:
+        if self.kind == "conv":
+            k = "×".join(map(str, self.kernel_size))
+            return f"Conv2D({self.filters}, {k}, {self.activation})"
+        if self.kind == "pool":
+            return f"MaxPooling2D({'×'.join(map(str, self.pool_size))})"
+        if self.kind == "flatten":
+            return "Flatten()"
+        return f"Dense({self.units}, {self.activation})"
+
+
+def conv(filters, out, params):
+    return Layer("conv", out, params, filters=filters, kernel_size=(3, 3), strides=(1, 1),
+                 padding="valid", activation="relu")
+
+
+def pool(out):
+    return Layer("pool", out, 0, pool_size=(2, 2))
+
+
+def dense(units, activation, params):
+    return Layer("dense", (units,), params, units=units, activation=activation)
+
+
+BASELINE_LAYERS = (
+    conv(32, (26, 26, 32), 320),
+    pool((13, 13, 32)),
+    Layer("flatten", (5408,), 0),
+    dense(100, "relu", 540_900),
+    dense(10, "softmax", 1_010),
+)
+TWO_CONV_LAYERS = (
+    conv(32, (26, 26, 32), 320),
+    pool((13, 13, 32)),
+    conv(64, (11, 11, 64), 18_496),
+    pool((5, 5, 64)),
+    Layer("flatten", (1600,), 0),
+    dense(100, "relu", 160_100),
+    dense(10, "softmax", 1_010),
+)
+ARCHITECTURES = {"baseline": BASELINE_LAYERS, "two_conv": TWO_CONV_LAYERS}
+TOTAL_PARAMS = {name: sum(l.params for l in layers) for name, layers in ARCHITECTURES.items()}
+assert TOTAL_PARAMS == {"baseline": 542_230, "two_conv": 179_926}
+
+OPTIMIZER = "SGD"
+LOSS = "categorical_crossentropy"
+METRIC = "accuracy"
+LR_RTOL = 1e-5  # Keras 3 stores the learning rate as float32
+MOMENTUM_ATOL = 1e-6
+
+
+# ---------------------------------------------------------------------------------------------
+# What the student builds, and how the grader probes it
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Builder:
+    """A student-facing function returning a compiled model."""
+
+    name: str
+    architecture: str
+    params: tuple  # parameter names, in order
+    # Argument sets the grader calls it with (at least two, differing in every parameter).
+    probes: tuple
+    # Argument set used for the grade-time training check.
+    train_args: dict
+
+
+BUILDERS = {
+    "define_model": Builder(
+        "define_model", "baseline", ("learning_rate",),
+        probes=({"learning_rate": 0.01}, {"learning_rate": 0.37}),
+        train_args={"learning_rate": 0.01},
+    ),
+    "define_model_with_momentum": Builder(
+        "define_model_with_momentum", "baseline", ("learning_rate", "momentum"),
+        probes=({"learning_rate": 0.01, "momentum": 0.9}, {"learning_rate": 0.37, "momentum": 0.0},
+                {"learning_rate": 0.05, "momentum": 0.5}),
+        train_args={"learning_rate": 0.01, "momentum": 0.9},
+    ),
+    "define_model_2_conv": Builder(
+        "define_model_2_conv", "two_conv", ("learning_rate", "momentum"),
+        probes=({"learning_rate": 0.01, "momentum": 0.9}, {"learning_rate": 0.37, "momentum": 0.0}),
+        train_args={"learning_rate": 0.01, "momentum": 0.9},
+    ),
+}
+
+
+@dataclass(frozen=True)
+class TrainedVariable:
+    """A `model_*` / `history_*` pair the notebook trains."""
+
+    model: str
+    history: str
+    architecture: str
+    learning_rate: float
+    momentum: float  # 0.0 = plain SGD
+
+
+TRAINED_VARIABLES = {
+    "model": TrainedVariable("model", "history", "baseline", 0.01, 0.0),
+    "model_eta_large": TrainedVariable("model_eta_large", "history_eta_large", "baseline", 1.0, 0.0),
+    "model_eta_small": TrainedVariable("model_eta_small", "history_eta_small", "baseline", 1e-5, 0.0),
+    "model_momentum": TrainedVariable("model_momentum", "history_momentum", "baseline", 0.01, 0.9),
+    "model_2_layer": TrainedVariable("model_2_layer", "history_2_layer", "two_conv", 0.01, 0.9),
+}
+
+# Reference results of the full 10-epoch runs (for notebook text and Q1–Q4 rubric).
+REFERENCE_VAL_ACCURACY = {
+    "model": 0.975,
+    "model_eta_large": 0.10,
+    "model_eta_small": 0.35,
+    "model_momentum": 0.985,
+    "model_2_layer": 0.985,
+}
+
+# ---------------------------------------------------------------------------------------------
+# Grade-time training (trusted process): fixed seed, fixed subset, thresholds calibrated by
+# scripts/calibrate_thresholds.py (table in docs/calibration.md).
+# ---------------------------------------------------------------------------------------------
+GRADE_TRAIN_IMAGES = 10_000  # first N training images
+GRADE_TEST_IMAGES = 2_000  # first N test images
+GRADE_EPOCHS = 1
+GRADE_SEED = 0
+ACCURACY_THRESHOLDS = {  # builder -> minimum test accuracy after grade-time training
+    "define_model": 0.70,
+    "define_model_with_momentum": 0.80,
+    "define_model_2_conv": 0.85,
+}
+
+# ---------------------------------------------------------------------------------------------
+# Questions and points
+# ---------------------------------------------------------------------------------------------
+AUTO = "auto"
+MANUAL = "manual"
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str  # otter question name, also the results.json test name prefix
+    title: str
+    points: float
+    kind: str  # AUTO or MANUAL
+    part: str  # "written" or "notebook"
+    # For AUTO questions: check name -> points (sums to `points`).
+    items: dict = field(default_factory=dict)
+
+
+def _q(id, title, points, kind, part, **items):
+    q = Question(id, title, points, kind, part, dict(items))
+    if kind == AUTO:
+        assert abs(sum(items.values()) - points) < 1e-9, id
+    return q
+
+
+QUESTIONS = (
+    _q("p1_1", "P1.1 Where the affine output goes (multiple choice)", 2, AUTO, "written",
+       answer_p1_1=2),
+    _q("p1_2", "P1.2 ReLU and softmax", 4, MANUAL, "written"),
+    _q("p1_3", "P1.3 Why an MLP with linear activations is a linear model", 3, MANUAL, "written"),
+    _q("p2_1", "P2.1 Managing bias and variance despite double descent", 4, MANUAL, "written"),
+    _q("p2_2", "P2.2 L1/L2 regularization in neural networks", 3, MANUAL, "written"),
+    _q("p3", "P3 2-D convolution by hand", 4, AUTO, "written", answer_p3=4),
+    _q("baseline", "Baseline model (given): define_model, model, history", 2, AUTO, "notebook",
+       architecture_define_model=1, variable_model=0.5, learns_define_model=0.5),
+    _q("todo1", "TODO1 Train with learning rate 1", 1, AUTO, "notebook",
+       variable_model_eta_large=1),
+    _q("todo2", "TODO2 Train with learning rate 1e-5", 1, AUTO, "notebook",
+       variable_model_eta_small=1),
+    _q("todo3", "TODO3 define_model_with_momentum", 4, AUTO, "notebook",
+       architecture_define_model_with_momentum=2, optimizer_define_model_with_momentum=1,
+       learns_define_model_with_momentum=1),
+    _q("todo4", "TODO4 Train with learning rate 0.01 and momentum 0.9", 2, AUTO, "notebook",
+       variable_model_momentum=2),
+    _q("todo5", "TODO5 define_model_2_conv", 4, AUTO, "notebook",
+       architecture_define_model_2_conv=2, optimizer_define_model_2_conv=1,
+       learns_define_model_2_conv=1),
+    _q("todo6", "TODO6 Train the two-convolution model", 2, AUTO, "notebook",
+       variable_model_2_layer=2),
+    _q("q1", "Q1 Effect of a large learning rate", 1, MANUAL, "notebook"),
+    _q("q2", "Q2 Effect of a small learning rate", 1, MANUAL, "notebook"),
+    _q("q3", "Q3 Effect of momentum", 1, MANUAL, "notebook"),
+    _q("q4", "Q4 Effect of the second convolution block", 1, MANUAL, "notebook"),
+)
+QUESTIONS_BY_ID = {q.id: q for q in QUESTIONS}
+PART_POINTS = {part: sum(q.points for q in QUESTIONS if q.part == part)
+               for part in ("written", "notebook")}
+assert PART_POINTS == {"written": 20, "notebook": 20}
+TOTAL_POINTS = sum(PART_POINTS.values())
+AUTO_POINTS = sum(q.points for q in QUESTIONS if q.kind == AUTO)
+MANUAL_POINTS = TOTAL_POINTS - AUTO_POINTS
+MANUAL_GRADING_NOTE = ("Graded by the course staff from the answer in your notebook "
+                       "(Gradescope manual grading); not part of the autograder score.")
+
+# ---------------------------------------------------------------------------------------------
+# Written answers the autograder reads (variables in the notebook)
+# ---------------------------------------------------------------------------------------------
+P1_1_VARIABLE = "p1_1"
+P1_1_OPTIONS = {
+    "A": "x (the raw input)",
+    "B": "np.dot(x, w) (the weighted sum without the bias)",
+    "C": "np.dot(x, w) + b (the affine output)",
+    "D": "w (the weights themselves)",
+}
+P1_1_HINTS = {  # wrong option -> what to reconsider
+    "A": "The activation is applied after the layer has combined the inputs with its weights.",
+    "B": "Remember the bias: the layer's pre-activation is the full affine map.",
+    "D": "The weights are parameters, not a per-example value fed to the activation.",
+}
+
+P3_VARIABLE = "p3_output"
+P3_INPUT = (
+    (1, 0, 2, 3, 1, 0),
+    (0, 1, 1, 0, 2, 1),
+    (2, 1, 0, 1, 0, 3),
+    (1, 3, 1, 2, 1, 0),
+    (0, 2, 1, 0, 3, 1),
+    (3, 0, 2, 1, 1, 2),
+)
+P3_KERNEL = (
+    (1, 0, -1),
+    (2, 1, 0),
+    (0, -1, 1),
+)
+P3_OUTPUT_SHAPE = (4, 4)
+
+# Old-Keras spellings students copy from tutorials -> what to write instead (Keras 3).
+KERAS3_FIXES = {
+    "Argument(s) not recognized: {'lr'": "Keras 3 renamed `lr`: write `SGD(learning_rate=...)`.",
+    "np_utils": "`keras.utils.np_utils` no longer exists: use `keras.utils.to_categorical`.",
+    "keras.optimizers.legacy": "Keras 3 has no legacy optimizers: use `keras.optimizers.SGD`.",
+    "nb_epoch": "Keras 3 renamed `nb_epoch`: write `fit(..., epochs=...)`.",
+}
+
+# ---------------------------------------------------------------------------------------------
+# Sandbox: running a student's notebook before grading (hw5/sandbox). Measured in
+# docs of the sandbox report: a 5-model notebook needs ~0.7-1.0 GB and well under a minute.
+# ---------------------------------------------------------------------------------------------
+SANDBOX_TRAIN_IMAGES = 512  # MNIST subset written beside the notebook (first N train images)
+SANDBOX_TEST_IMAGES = 256  # first N test images
+SANDBOX_FIT_SAMPLES = 512  # every fit() runs 1 epoch on at most this many samples
+SANDBOX_SEED = 0
+SANDBOX_CELL_TIMEOUT_S = 60  # one cell; on timeout the cell is interrupted, the rest still run
+SANDBOX_NOTEBOOK_TIMEOUT_S = 240  # all the student's cells together
+SANDBOX_EXPORT_TIMEOUT_S = 90  # the export cell (builds each builder's probe models)
+SANDBOX_STARTUP_TIMEOUT_S = 60  # kernel start
+SANDBOX_MEMORY_MB = 1536  # RSS of the kernel's whole process tree; over it the kernel is killed
+SANDBOX_DATA_LIMIT_MB = 2048  # RLIMIT_DATA per process: one huge allocation -> MemoryError
+SANDBOX_FILE_SIZE_MB = 256  # RLIMIT_FSIZE: largest file the kernel may write
+SANDBOX_THREADS = 2  # OMP / TF intra-op threads
+SANDBOX_CELL_OUTPUT_BYTES = 1_000_000  # outputs kept per cell; the rest is dropped
+SANDBOX_TOTAL_OUTPUT_BYTES = 5_000_000  # outputs kept for the whole notebook
+SANDBOX_ZMQ_MAX_MESSAGE_BYTES = 8_000_000  # one kernel message larger than this is discarded
+SANDBOX_NOTEBOOK_MAX_BYTES = 100_000_000  # submissions larger than this are rejected unread
+SANDBOX_EXPORT_MAX_BYTES = 8_000_000  # the export JSON

@@ -1,0 +1,104 @@
+"""Execute the built notebooks under a real kernel (slow: TensorFlow, short training runs).
+
+Both run with HW5_EPOCHS=1 and a small HW5_TRAIN_SUBSET, and with HW5_MNIST pointing at the
+repository's copy of MNIST (the student template ships no data file).
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from hw5.build import SOLUTIONS_DIR, STUDENT_DIR, build_all
+from hw5.build.student import KIT_PACKAGE
+from hw5.kit import spec
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+NB = spec.NOTEBOOK_NAME
+SUBSET = 2000
+PASSED = "All test cases passed"
+
+
+def _mnist() -> Path:
+    for path in (ROOT / "hw5" / "kit" / "mnist.npz", ROOT.parent / "shared" / "data" / "mnist.npz"):
+        if path.is_file():
+            return path
+    pytest.skip("no local mnist.npz")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("build")
+    build_all(ROOT, out)
+    return out
+
+
+@pytest.fixture
+def quick_env(monkeypatch):
+    monkeypatch.setenv(spec.MNIST_ENV_VAR, str(_mnist()))
+    monkeypatch.setenv(spec.EPOCHS_ENV_VAR, "1")
+    monkeypatch.setenv(spec.TRAIN_SUBSET_ENV_VAR, str(SUBSET))
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+    monkeypatch.setenv("MPLBACKEND", "agg")
+
+
+def _workdir(built: Path, notebook: Path, dest: Path) -> Path:
+    """A folder laid out like the student's: notebook, hw5kit/, tests/."""
+    shutil.copytree(built / STUDENT_DIR / KIT_PACKAGE, dest / KIT_PACKAGE)
+    shutil.copytree(built / STUDENT_DIR / "tests", dest / "tests")
+    shutil.copy(notebook, dest / NB)
+    return dest / NB
+
+
+def _run(nb, cwd: Path):
+    NotebookClient(nb, timeout=900, kernel_name="python3",
+                   resources={"metadata": {"path": str(cwd)}}).execute()
+    return nb
+
+
+def _plain_output(cell) -> str:
+    out = []
+    for o in cell.get("outputs", []):
+        out.append(o.get("text", ""))
+        out.append(o.get("data", {}).get("text/plain", ""))
+    return "\n".join(out)
+
+
+def test_student_template_runs_until_the_first_todo(built, tmp_path, quick_env):
+    path = _workdir(built, built / STUDENT_DIR / NB, tmp_path)
+    nb = nbformat.read(str(path), as_version=4)
+    first_todo = next(i for i, c in enumerate(nb.cells)
+                      if c.cell_type == "code" and c.source.lstrip().startswith("# TODO"))
+    nb.cells = nb.cells[:first_todo]
+    _run(nb, tmp_path)  # raises CellExecutionError on any error
+    checks = {c.source: _plain_output(c) for c in nb.cells if c.source.startswith("grader.check(")}
+    assert PASSED in checks['grader.check("baseline")'], checks['grader.check("baseline")']
+    # The blank written answers are reported, not crashed on.
+    assert PASSED not in checks['grader.check("p1_1")']
+    assert PASSED not in checks['grader.check("p3")']
+
+
+def test_solution_notebook_runs_and_passes_public_checks(built, tmp_path, quick_env):
+    path = _workdir(built, built / SOLUTIONS_DIR / NB, tmp_path)
+    nb = nbformat.read(str(path), as_version=4)
+    probe = {tv.model: (tv.history, tv.architecture) for tv in spec.TRAINED_VARIABLES.values()}
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "import json as _json\n"
+        f"print('HW5-PROBE' + _json.dumps({{m: {{'epochs': len(globals()[h].epoch), "
+        f"'params': globals()[m].count_params(), 'arch': a}} for m, (h, a) in {probe!r}.items()}}))"))
+    _run(nb, tmp_path)
+    failed = {c.source: _plain_output(c) for c in nb.cells
+              if c.source.startswith("grader.check(") and PASSED not in _plain_output(c)}
+    assert not failed, failed
+    line = next(l for l in _plain_output(nb.cells[-1]).splitlines() if l.startswith("HW5-PROBE"))
+    found = json.loads(line[len("HW5-PROBE"):])
+    assert set(found) == set(spec.TRAINED_VARIABLES)
+    for name, info in found.items():
+        assert info["epochs"] == 1, name
+        assert info["params"] == spec.TOTAL_PARAMS[info["arch"]], name
