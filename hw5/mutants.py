@@ -280,3 +280,15 @@ EQUIVALENT_SPELLINGS = [
         _HEAD, "import tensorflow as tf\nkeras = tf.keras\nlayers = tf.keras.layers\n"), ""),
 ]
 EQUIVALENT_BY_NAME = {m.name: m for m in EQUIVALENT_SPELLINGS}
+
+
+def apply_to_notebook(nb, builder: str, source: str):
+    """A copy of notebook ``nb`` (nbformat node) whose cell defining ``builder`` is ``source``."""
+    import copy
+
+    nb = copy.deepcopy(nb)
+    cells = [c for c in nb.cells if c.cell_type == "code" and f"def {builder}(" in c.source]
+    if len(cells) != 1:
+        raise ValueError(f"expected one cell defining {builder}, found {len(cells)}")
+    cells[0].source = source
+    return nb

@@ -17,7 +17,15 @@ import psutil
 import pytest
 
 from hw5.sandbox import (
-    DIED, INVALID, MEMORY, OK, TIMEOUT, InvalidNotebook, Limits, SandboxResult, read_submission,
+    DIED,
+    INVALID,
+    MEMORY,
+    OK,
+    TIMEOUT,
+    InvalidNotebook,
+    Limits,
+    SandboxResult,
+    read_submission,
     run_submission,
 )
 from hw5.sandbox.runner import _read_export, _Watchdog
@@ -45,13 +53,12 @@ DATA = textwrap.dedent('''\
     ''')
 
 
-def write_nb(path: Path, *sources: str, kernelspec: bool = True) -> Path:
+def write_nb(path: Path, *sources: str, kernel: str | None = "python3") -> Path:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# HW5")]
     nb.cells += [nbformat.v4.new_code_cell(s) for s in sources]
-    if kernelspec:
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                     "language": "python"}
+    if kernel:
+        nb.metadata["kernelspec"] = {"name": kernel, "display_name": kernel, "language": "python"}
     nbformat.write(nb, str(path))
     return path
 
@@ -166,9 +173,8 @@ def test_watchdog_kills_on_deadline_and_memory():
     dog = _Watchdog(proc.pid, Limits(poll_interval_s=0.05), time.monotonic() + 0.5)
     dog.start()
     assert proc.wait(timeout=10) == -9 and dog.reason == TIMEOUT
-    hog = subprocess.Popen([sys.executable, "-c",
-                            "import time\nb = []\nwhile True:\n b.append(bytearray(16 << 20))\n"
-                            " time.sleep(0.01)"], start_new_session=True)
+    hog_code = "import time\nb = []\nwhile True:\n b.append(bytearray(16 << 20))\n time.sleep(0.01)"
+    hog = subprocess.Popen([sys.executable, "-c", hog_code], start_new_session=True)
     dog = _Watchdog(hog.pid, Limits(memory_mb=200, poll_interval_s=0.05), time.monotonic() + 60)
     dog.start()
     assert hog.wait(timeout=30) == -9 and dog.reason == MEMORY
@@ -250,8 +256,9 @@ def test_nbformat3_without_kernelspec_runs(tmp_path):
 @pytest.mark.slow
 def test_sys_exit_is_just_an_error(tmp_path):
     # IPython turns SystemExit into an error; the prelude makes exit()/quit() no-ops
+    # (and the notebook's kernelspec, here one that does not exist, is ignored)
     path = write_nb(tmp_path / "hw5.ipynb", "import sys\nsys.exit()", "raise SystemExit(3)",
-                    "exit()", "quit()", "name = input('name?')", BUILDER)
+                    "exit()", "quit()", "name = input('name?')", BUILDER, kernel="no-such-kernel")
     result = run_submission(path)
     assert result.status == OK and builder_ok(result), result.messages
     assert [e for _, e in errors(result)] == ["SystemExit", "SystemExit",

@@ -104,16 +104,20 @@ def test_lambda_layer_is_an_error_not_a_crash(training, data):
     assert "Lambda" in out.error or "lambda" in out.error
 
 
+SGD = {"module": "keras.optimizers", "class_name": "SGD", "config": {"learning_rate": 0.01},
+       "registered_name": None}
+
+
 @pytest.mark.parametrize("export, fragment", [
     (None, "no model config"),
     ({"config_json": "{}", "compiled": True, "loss": {"module": "os", "class_name": "system",
                                                       "config": {"command": "echo no"}},
-      "optimizer": {"module": "keras.optimizers", "class_name": "SGD", "config": {}}},
+      "optimizer": SGD},
      "could not rebuild the optimizer / loss"),
-    ({"config_json": "{not json", "compiled": True, "optimizer": {}, "loss": "mse"},
+    ({"config_json": "{not json", "compiled": True, "optimizer": SGD, "loss": "mse"},
      "could not rebuild the model"),
     ({"config_json": json.dumps({"class_name": "Os", "module": "os", "config": {}}),
-      "compiled": True, "optimizer": {"class_name": "SGD", "config": {}}, "loss": "mse"},
+      "compiled": True, "optimizer": SGD, "loss": "mse"},
      "could not rebuild the model"),
     ({"config_json": "{}", "compiled": True, "loss": "mse",
       "optimizer": {"module": "builtins", "class_name": "eval", "config": "1"}},

@@ -6,12 +6,14 @@ MNIST subset and measures test accuracy itself (argmax of ``predict`` against th
 student's metrics are never used). Thresholds live in ``spec.ACCURACY_THRESHOLDS`` and are
 calibrated by ``scripts/calibrate_thresholds.py`` (``docs/calibration.md``).
 
-Memory: the whole grading process tree has a 768 MB budget and ``import tensorflow`` alone costs
-~500 MB, so
+Memory: the whole grading process tree has a 768 MB budget and ``import keras`` alone brings the
+process to ~614 MB RSS (~290 MB anonymous + ~320 MB mapped libraries), so
 
 * call :func:`configure_runtime` once, first thing in the grading process (before TensorFlow
   runs any op): it caps glibc malloc arenas and pins TensorFlow to one intra-op and one inter-op
-  thread (figures: ``scripts/benchmark_training.py``);
+  thread. The thread count changes the floating-point summation order, hence the accuracies:
+  the thresholds were calibrated with one thread, which also makes grading independent of the
+  number of cores (figures: ``scripts/benchmark_training.py``);
 * :func:`prepare_data` uses numpy only, loads the uint8 arrays, keeps copies of the subsets and
   frees the full arrays before TensorFlow is imported;
 * :func:`train_and_score` feeds ``fit`` 32-image batches gathered from the numpy arrays (a
@@ -23,6 +25,7 @@ Memory: the whole grading process tree has a 768 MB budget and ``import tensorfl
 """
 from __future__ import annotations
 
+import copy
 import ctypes
 import gc
 import json
@@ -42,6 +45,31 @@ NOT_COMPILED = "model is not compiled: call model.compile(...)"
 PREDICT_BATCH_SIZE = spec.BATCH_SIZE
 
 _M_ARENA_MAX = -8  # glibc mallopt() parameter number (malloc.h)
+_THREADS: int | None = None  # set by configure_runtime, applied once TensorFlow is imported
+
+
+def _apply_threads():
+    """Pin TF's thread pools to _THREADS if TF is imported and not yet running.
+
+    Returns None when there is nothing to do yet, True when applied, False when too late.
+    TensorFlow reads these settings when its runtime starts (first op), so this runs both in
+    configure_runtime (TF already imported) and at the start of every training (TF imported
+    since); the first call before the first op wins.
+    """
+    import sys
+
+    if not _THREADS or "tensorflow" not in sys.modules:
+        return None
+    import tensorflow as tf
+
+    try:
+        if tf.config.threading.get_intra_op_parallelism_threads() != _THREADS:
+            tf.config.threading.set_intra_op_parallelism_threads(_THREADS)
+        if tf.config.threading.get_inter_op_parallelism_threads() != _THREADS:
+            tf.config.threading.set_inter_op_parallelism_threads(_THREADS)
+        return True
+    except RuntimeError:  # "... cannot be modified after initialization"
+        return False
 
 
 def configure_runtime(threads: int | None = 1, malloc_arenas: int | None = 2) -> dict:
@@ -62,19 +90,11 @@ def configure_runtime(threads: int | None = 1, malloc_arenas: int | None = 2) ->
             applied["malloc_arena_max"] = None
         os.environ.setdefault("MALLOC_ARENA_MAX", str(malloc_arenas))  # for child processes
     if threads:
+        global _THREADS
+        _THREADS = int(threads)
         for var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
-            os.environ[var] = str(threads)
-        applied["threads"] = threads
-        import sys
-
-        if "tensorflow" in sys.modules:  # already imported: also set it through the API
-            import tensorflow as tf
-
-            try:
-                tf.config.threading.set_intra_op_parallelism_threads(threads)
-                tf.config.threading.set_inter_op_parallelism_threads(threads)
-            except RuntimeError:  # runtime already initialised: too late, keep going
-                applied["threads"] = "too late (TensorFlow already initialised)"
+            os.environ[var] = str(threads)  # read by oneDNN/OpenMP and by child processes
+        applied["threads"] = threads if _apply_threads() is not False else "too late"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return applied
 
@@ -247,11 +267,13 @@ def _run(model_export: dict, data: GradeData, seed: int, epochs: int, batch_size
     """(accuracy, error, final_loss) for one export; exceptions are handled by the caller."""
     import keras
 
+    _apply_threads()
     keras.backend.clear_session(free_memory=True)
     keras.utils.set_random_seed(seed)
     try:
-        optimizer = _optimizer(keras, model_export["optimizer"])
-        loss = _loss(keras, model_export["loss"])
+        # deepcopy: Keras' deserializers pop keys from the dicts they are given.
+        optimizer = _optimizer(keras, copy.deepcopy(model_export["optimizer"]))
+        loss = _loss(keras, copy.deepcopy(model_export["loss"]))
     except Exception as exc:
         return None, f"could not rebuild the optimizer / loss: {_short(exc)}", None
     try:

@@ -5,12 +5,33 @@ not cover. This package never imports TensorFlow or Keras.
 """
 from .notebook import InvalidNotebook, read_submission
 from .runner import (
-    DIED, ERROR, INVALID, MEMORY, NO_EXPORT, OK, STATUSES, TIMEOUT, CellError, Limits,
-    SandboxResult, run_submission,
+    DIED,
+    ERROR,
+    INVALID,
+    MEMORY,
+    NO_EXPORT,
+    OK,
+    STATUSES,
+    TIMEOUT,
+    CellError,
+    Limits,
+    SandboxResult,
+    run_submission,
 )
 
 __all__ = [
-    "run_submission", "SandboxResult", "CellError", "Limits", "InvalidNotebook",
-    "read_submission", "STATUSES", "OK", "TIMEOUT", "MEMORY", "DIED", "INVALID", "NO_EXPORT",
+    "DIED",
     "ERROR",
+    "INVALID",
+    "MEMORY",
+    "NO_EXPORT",
+    "OK",
+    "STATUSES",
+    "TIMEOUT",
+    "CellError",
+    "InvalidNotebook",
+    "Limits",
+    "SandboxResult",
+    "read_submission",
+    "run_submission",
 ]

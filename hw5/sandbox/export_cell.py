@@ -8,11 +8,16 @@ it is untrusted data all the same: the grader parses and validates it.
 """
 
 
-def _hw5_export(path, max_bytes):
+def _hw5_export(path, max_bytes, kit_parent):
+    import importlib
     import json
     import os
+    import sys
 
-    import hw5kit.describe as _describe
+    for name in [m for m in sys.modules if m == "hw5kit" or m.startswith("hw5kit.")]:
+        del sys.modules[name]
+    sys.path.insert(0, kit_parent)
+    _describe = importlib.import_module("hw5kit.describe")
 
     namespace = {k: v for k, v in globals().items() if not k.startswith("_hw5_")}
     data = _describe.describe_namespace(namespace)

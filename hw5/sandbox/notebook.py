@@ -133,7 +133,8 @@ def _upgrade(raw: dict, messages: list[str]) -> dict:
         try:
             import nbformat
 
-            raw = nbformat.convert(nbformat.from_dict(raw), 4)
+            # reads() rejoins v3's line lists before converting; convert() alone does not
+            raw = nbformat.reads(json.dumps(raw), as_version=4)
         except Exception as exc:
             raise InvalidNotebook(
                 f"The submitted notebook uses the old notebook format {major}, and converting it "

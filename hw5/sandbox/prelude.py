@@ -29,7 +29,6 @@ def _hw5_prelude(cfg):
         def find_spec(self, name, path=None, target=None):
             if name == "hw5" or name.startswith("hw5."):
                 raise ModuleNotFoundError(f"No module named {name!r} (not available while grading)")
-            return None
 
     sys.meta_path.insert(0, _BlockGraderPackage())
 
@@ -75,7 +74,7 @@ def _hw5_prelude(cfg):
         shell.events.register("pre_run_cell", _reset)
         # exit() / quit() would stop the kernel a moment later (racing the next cells): make
         # them no-ops, as sys.exit() already is in IPython.
-        shell.keepkernel_on_exit = True
+        shell.ask_exit = lambda *args, **kwargs: None
     except Exception:
         pass
 

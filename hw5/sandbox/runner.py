@@ -144,17 +144,16 @@ def run_submission(notebook_path: str | os.PathLike, workdir: str | os.PathLike 
     t0 = time.monotonic()
     try:
         result = _run_submission(Path(notebook_path), workdir, limits,
-                                 Path(kit_dir) if kit_dir else KIT_DIR, t0)
+                                 Path(kit_dir) if kit_dir else KIT_DIR)
     except Exception as exc:  # a bug or a broken grader setup: report, never raise
-        result = SandboxResult(ERROR, messages=[
+        result = SandboxResult(ERROR, messages=[(
             f"The grader failed while running the notebook ({type(exc).__name__}: "
-            f"{_short(str(exc))}). This is not your fault; please tell the course staff."])
+            f"{_short(str(exc))}). This is not your fault; please tell the course staff.")])
     result.elapsed_s = round(time.monotonic() - t0, 2)
     return result
 
 
-def _run_submission(path: Path, workdir, limits: Limits, kit_dir: Path, t0: float
-                    ) -> SandboxResult:
+def _run_submission(path: Path, workdir, limits: Limits, kit_dir: Path) -> SandboxResult:
     try:
         submission = read_submission(path, limits.notebook_max_bytes)
     except InvalidNotebook as exc:
@@ -168,9 +167,9 @@ def _run_submission(path: Path, workdir, limits: Limits, kit_dir: Path, t0: floa
         try:
             mnist = _write_workdir(root, submission, kit_dir, limits)
         except Exception as exc:
-            return SandboxResult(ERROR, messages=list(submission.messages) + [
+            return SandboxResult(ERROR, messages=[*submission.messages, (
                 f"The grader could not prepare the notebook's directory ({type(exc).__name__}: "
-                f"{_short(str(exc))}). This is not your fault; please tell the course staff."])
+                f"{_short(str(exc))}). This is not your fault; please tell the course staff.")])
         env = _kernel_env(root, mnist, limits)
         _run_coroutine(run.execute(root, control, env))
         return run.result()
@@ -201,12 +200,7 @@ def _write_workdir(root: Path, submission, kit_dir: Path, limits: Limits) -> Pat
     import nbformat
     import numpy as np
 
-    kit = root / "hw5kit"
-    kit.mkdir()
-    for source in sorted(kit_dir.glob("*.py")):
-        shutil.copyfile(source, kit / source.name)
-    if not (kit / "__init__.py").exists():
-        (kit / "__init__.py").write_text("")
+    _copy_kit(kit_dir, root / "hw5kit")
     mnist = root / MNIST_SUBSET_NAME
     np.savez(mnist, **_mnist_subset(limits.train_images, limits.test_images))
     nb = nbformat.v4.new_notebook()
@@ -215,6 +209,14 @@ def _write_workdir(root: Path, submission, kit_dir: Path, limits: Limits) -> Pat
     for sub in ("tmp", ".config", ".cache", ".ipython", ".jupyter", ".keras"):
         (root / sub).mkdir()
     return mnist
+
+
+def _copy_kit(kit_dir: Path, kit: Path) -> None:
+    kit.mkdir(parents=True)
+    for source in sorted(kit_dir.glob("*.py")):
+        shutil.copyfile(source, kit / source.name)
+    if not (kit / "__init__.py").exists():
+        (kit / "__init__.py").write_text("")
 
 
 def _kernel_env(root: Path, mnist: Path, limits: Limits) -> dict:
@@ -297,13 +299,13 @@ def _kernel_classes():
     class SandboxKernelManager(AsyncKernelManager):
         """Always `python -m ipykernel_launcher` of this interpreter, under rlimits."""
 
-        rlimits: dict = {}
+        rlimits: dict | None = None
         max_message_bytes = spec.SANDBOX_ZMQ_MAX_MESSAGE_BYTES
 
         def format_kernel_cmd(self, extra_arguments=None):
             cmd = [sys.executable, "-m", "ipykernel_launcher", "-f",
                    os.path.realpath(self.connection_file)]
-            return [sys.executable, "-c", _LAUNCHER, json.dumps(self.rlimits), *cmd]
+            return [sys.executable, "-c", _LAUNCHER, json.dumps(self.rlimits or {}), *cmd]
 
         def client(self, **kwargs):
             kc = super().client(**kwargs)
@@ -313,7 +315,7 @@ def _kernel_classes():
     return SandboxKernelManager, CappedKernelClient
 
 
-def _make_notebook_client(nb, km, limits: Limits, run: "_Run"):
+def _make_notebook_client(nb, km, limits: Limits, run: _Run):
     from nbclient import NotebookClient
 
     class CappedNotebookClient(NotebookClient):
@@ -383,6 +385,8 @@ class _Watchdog(threading.Thread):
         self._stop_event = threading.Event()
         self._seen: dict[int, psutil.Process] = {}
         self._parent = psutil.Process()
+        if not isinstance(pid, int) or pid <= 1 or pid == os.getpid():
+            raise ValueError(f"refusing to watch pid {pid!r}")
         try:
             self._root = psutil.Process(pid)
             self._seen[pid] = self._root
@@ -531,7 +535,9 @@ class _Run:
             try:
                 await km.start_kernel(cwd=str(root), env=env, stdout=log,
                                       stderr=subprocess.STDOUT)
-                pid = km.provisioner.pid if km.provisioner else None
+                pid = getattr(km.provisioner, "pid", None)
+                if not isinstance(pid, int) or pid <= 1 or pid == os.getpid():
+                    raise RuntimeError(f"the kernel process has no usable pid ({pid!r})")
                 self.watchdog = _Watchdog(pid, limits, time.monotonic() + limits.hard_deadline_s)
                 self.watchdog.start()
                 async with client.async_setup_kernel():
@@ -569,10 +575,15 @@ class _Run:
     async def _export(self, client, nb, root: Path):
         import nbformat
 
-        name = f"_hw5_export_{secrets.token_hex(16)}.json"  # chosen only now
-        path = root / name
+        token = secrets.token_hex(16)  # chosen only now
+        path = root / f"_hw5_export_{token}.json"
+        # A pristine kit in a directory that did not exist while student code ran: the notebook
+        # may have rewritten or monkeypatched its own hw5kit/ copy.
+        fresh = root / f"_hw5_kit_{token}"
+        _copy_kit(self.kit_dir, fresh / "hw5kit")
         source = (EXPORT_SOURCE.read_text(encoding="utf-8") + "\n\n_hw5_export("
-                  + repr(str(path)) + f", {int(self.limits.export_max_bytes)})\n")
+                  + repr(str(path)) + f", {int(self.limits.export_max_bytes)}, "
+                  + repr(str(fresh)) + ")\n")
         nb.cells.append(nbformat.v4.new_code_cell(source))
         self.current_timeout = self.limits.export_timeout_s
         index = len(nb.cells) - 1

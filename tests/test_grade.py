@@ -1,0 +1,66 @@
+"""`hw5 grade` end to end: the real solution, the real template, mutants and equivalent
+spellings, each graded through the CLI (real kernel, real data, real training)."""
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from hw5 import mutants
+from hw5.kit import spec
+
+from grading_helpers import TEMPLATE, full_scores, grade, output_of, scores, solution, write
+
+pytestmark = pytest.mark.slow
+
+
+def test_solution_gets_full_marks_identically_three_times(tmp_path):
+    nb = solution()
+    runs = []
+    for name in ("hw5.ipynb", "my submission (1).ipynb", "Ünïcode name.ipynb"):
+        results = grade(write(nb, tmp_path / name), tmp_path / f"{name}.json")
+        assert scores(results) == full_scores(), results["tests"]
+        runs.append([(t["name"], t["score"], t["output"]) for t in results["tests"]])
+    assert runs[0] == runs[1] == runs[2]
+    assert results["score"] == spec.AUTO_POINTS
+    assert "autograded total" in results["_stdout"]  # the readable table
+
+
+def test_unmodified_template_gets_zero_and_names_what_is_missing(tmp_path):
+    results = grade(write(nbformat.read(TEMPLATE, 4), tmp_path / "hw5.ipynb"))
+    assert results["score"] == 0
+    assert "returned None, not a Keras model" in output_of(results, "todo3")
+    assert "model_2_layer" in output_of(results, "todo6")
+    manual = [t for t in results["tests"] if t["max_score"] == 0 and "manual" in t["output"]]
+    assert len(manual) == sum(q.kind == spec.MANUAL for q in spec.QUESTIONS)
+
+
+def _with_mutants(names):
+    nb = solution()
+    chosen = [m for m in mutants.MUTANTS + mutants.EQUIVALENT_SPELLINGS if m.name in names]
+    assert len(chosen) == len(names)
+    for m in chosen:
+        nb = mutants.apply_to_notebook(nb, m.builder, m.source)
+    return nb, chosen
+
+
+@pytest.mark.parametrize("names", [
+    ("momentum_hardcoded", "two_conv_no_second_pool"),
+    ("zero_init", "two_conv_32"),
+])
+def test_mutants_lose_their_points_with_a_message_naming_the_fault(tmp_path, names):
+    nb, chosen = _with_mutants(names)
+    results = grade(write(nb, tmp_path / "hw5.ipynb"))
+    got, full = scores(results), full_scores()
+    for m in chosen:
+        question = "todo3" if m.builder == "define_model_with_momentum" else "todo5"
+        assert got[question] < full[question], (question, output_of(results, question))
+        for text in m.expect:
+            assert text in output_of(results, question)
+    for q in ("p1_1", "p3", "todo1", "todo2"):
+        assert got[q] == full[q], output_of(results, q)
+
+
+def test_equivalent_spellings_get_full_marks(tmp_path):
+    nb, _ = _with_mutants(("functional", "functional_two_conv", "baseline_tf_keras"))
+    results = grade(write(nb, tmp_path / "hw5.ipynb"))
+    assert scores(results) == full_scores(), results["tests"]
