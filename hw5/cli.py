@@ -1,37 +1,33 @@
-"""`hw5` command line: a thin table of verbs over the package's modules."""
+"""`hw5` command line: a thin table of verbs over the package's modules.
+
+Each verb lives in its own module exposing ``register(subparsers)``, which adds the verb's
+parser and sets ``func`` (called with the parsed arguments; its return value is the exit code).
+"""
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
-
-def _build(args):
-    from hw5.build import build_all
-
-    build_all(root=args.root)
-    return 0
-
-
-def _grade(args):
-    from hw5.grading.cli import grade_command
-
-    return grade_command(args)
+VERBS = {  # verb -> the module that registers it
+    "build": "hw5.build.cli",
+    "grade": "hw5.grading.cli",
+    "grade-all": "hw5.ta.grade_all",
+    "export-written": "hw5.ta.export_written",
+    "validate": "hw5.ta.validate",
+}
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="hw5", description=__doc__)
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = argparse.ArgumentParser(prog="hw5", description="HW5 (CNNs on MNIST): build the "
+                                     "distribution, grade submissions, TA tools.")
     sub = parser.add_subparsers(dest="verb", required=True)
-
-    p = sub.add_parser("build", help="regenerate student_template/, solutions/ and autograder/ "
-                                     "from assignment/")
-    p.add_argument("--root", default=".", help="repository root (default: .)")
-    p.set_defaults(func=_build)
-
-    p = sub.add_parser("grade", help="grade one submission exactly as Gradescope does")
-    p.add_argument("submission", help="the student's .ipynb")
-    p.add_argument("-o", "--output", default="results.json", help="Gradescope results.json path")
-    p.set_defaults(func=_grade)
-
+    # Import only the verb asked for: `hw5 grade` must stay small (it coordinates processes
+    # under Gradescope's memory limit), and the build imports otter.
+    chosen = [argv[0]] if argv and argv[0] in VERBS else list(VERBS)
+    for verb in chosen:
+        importlib.import_module(VERBS[verb]).register(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -11,9 +11,8 @@ markdown table and writes it to ``docs/calibration.md``.
 Options: ``--seeds N`` (default 20), ``--failing-seeds N`` (default 5), ``--only NAME[,NAME]``,
 ``--no-write`` (print only), ``--out PATH``.
 
-The reference sources below are this script's own copy of the notebook's reference answers
-(``hw5.mutants.REFERENCE_SOURCES`` will hold the canonical ones; switch to it once it exists).
-The model factories (``reference_export``, ``failing_export``) are also used by
+Reference models come from ``hw5.mutants`` (REFERENCE_SOURCES and the frozen / zero-init
+mutants), exported by ``hw5.kit.describe`` exactly as the sandbox does. The model factories (``reference_export``, ``failing_export``) are also used by
 ``scripts/benchmark_training.py`` and ``tests/test_training.py``.
 """
 from __future__ import annotations
@@ -32,112 +31,38 @@ sys.path.insert(0, str(ROOT))
 
 from hw5.kit import spec  # noqa: E402
 
-# ---------------------------------------------------------------------------------------------
-# Reference answers (own copy; see module docstring)
-# ---------------------------------------------------------------------------------------------
-REFERENCE_SOURCE = '''
-import keras
-from keras import layers
-
-
-def define_model(learning_rate):
-    model = keras.Sequential([keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(32, (3, 3), strides=1, padding="valid", activation="relu"),
-        layers.MaxPooling2D((2, 2)), layers.Flatten(),
-        layers.Dense(100, activation="relu"), layers.Dense(10, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate),
-                  loss="categorical_crossentropy", metrics=["accuracy"])
-    return model
-
-
-def define_model_with_momentum(learning_rate, momentum):
-    model = keras.Sequential([keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(32, (3, 3), strides=1, padding="valid", activation="relu"),
-        layers.MaxPooling2D((2, 2)), layers.Flatten(),
-        layers.Dense(100, activation="relu"), layers.Dense(10, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum),
-                  loss="categorical_crossentropy", metrics=["accuracy"])
-    return model
-
-
-def define_model_2_conv(learning_rate, momentum):
-    model = keras.Sequential([keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(32, (3, 3), strides=1, padding="valid", activation="relu"),
-        layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)), layers.Flatten(),
-        layers.Dense(100, activation="relu"), layers.Dense(10, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum),
-                  loss="categorical_crossentropy", metrics=["accuracy"])
-    return model
-'''
-
-
-def reference_builders() -> dict:
-    namespace: dict = {}
-    exec(compile(REFERENCE_SOURCE, "<reference>", "exec"), namespace)  # trusted, our own text
-    return {name: namespace[name] for name in spec.BUILDERS}
-
-
-def export_model(model) -> dict:
-    """The sandbox's MODEL export (see docs/design.md), for a live model."""
+def _export(source: str, builder: str, **args) -> dict:
+    """The sandbox's MODEL export (docs/design.md) of ``builder(**args)`` from ``source``."""
     import keras
 
-    compiled = bool(getattr(model, "compiled", False)) and getattr(model, "optimizer", None) is not None
-    loss = getattr(model, "loss", None) if compiled else None
-    if loss is not None and not isinstance(loss, str):
-        loss = keras.losses.serialize(loss)
-    return {
-        "config_json": model.to_json(),
-        "compiled": compiled,
-        "optimizer": keras.optimizers.serialize(model.optimizer) if compiled else None,
-        "loss": loss,
-        "metrics": ["accuracy"] if compiled else [],
-        "class_name": type(model).__name__,
-    }
+    from hw5.kit.describe import describe_model
+
+    from hw5.mutants import load_builder
+
+    keras.backend.clear_session()
+    return describe_model(load_builder(source, builder)(**args))
 
 
 def reference_export(builder: str, **overrides) -> dict:
     """Export of the reference model for ``builder`` called with its train_args (+ overrides)."""
-    import keras
+    from hw5.mutants import REFERENCE_SOURCES
 
-    keras.backend.clear_session()
     args = dict(spec.BUILDERS[builder].train_args, **overrides)
-    return export_model(reference_builders()[builder](**args))
+    return _export(REFERENCE_SOURCES[builder], builder, **args)
 
 
 def failing_export(kind: str) -> dict:
     """Exports of models that must NOT reach the threshold of their builder."""
-    import keras
+    from hw5.mutants import MUTANTS
 
-    keras.backend.clear_session()
-    if kind == "frozen":  # define_model_with_momentum with every layer frozen
-        model = reference_builders()["define_model_with_momentum"](learning_rate=0.01, momentum=0.9)
-        for layer in model.layers:
-            layer.trainable = False
-        model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01, momentum=0.9),
-                      loss="categorical_crossentropy", metrics=["accuracy"])
-        return export_model(model)
-    if kind == "zero_init":  # define_model_with_momentum, kernel_initializer='zeros' everywhere
-        from keras import layers
-
-        model = keras.Sequential([keras.Input(shape=(28, 28, 1)),
-            layers.Conv2D(32, (3, 3), activation="relu", kernel_initializer="zeros"),
-            layers.MaxPooling2D((2, 2)), layers.Flatten(),
-            layers.Dense(100, activation="relu", kernel_initializer="zeros"),
-            layers.Dense(10, activation="softmax", kernel_initializer="zeros")])
-        model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01, momentum=0.9),
-                      loss="categorical_crossentropy", metrics=["accuracy"])
-        return export_model(model)
+    if kind in ("frozen", "zero_init", "uncompiled"):  # mutants of define_model_with_momentum
+        mutant = next(m for m in MUTANTS if m.name == kind)
+        args = spec.BUILDERS[mutant.builder].train_args
+        return _export(mutant.source, mutant.builder, **args)
     if kind == "lr_1e-5":
         return reference_export("define_model", learning_rate=1e-5)
     if kind == "lr_1.0":
         return reference_export("define_model", learning_rate=1.0)
-    if kind == "uncompiled":
-        model = reference_builders()["define_model"](learning_rate=0.01)
-        export = export_model(model)
-        export.update(compiled=False, optimizer=None, loss=None, metrics=[])
-        return export
     raise KeyError(kind)
 
 

@@ -283,15 +283,16 @@ def test_autograder_zip(built):
         reqs = zf.read("requirements.txt").decode().split()
     assert "-m hw5 grade" in run and "/autograder/results/results.json" in run
     assert "/autograder/submission" in run and spec.NOTEBOOK_NAME in run
-    assert "requirements.txt" in setup and "pip install --quiet /autograder/source" in setup
+    assert "requirements.txt" in setup and "chmod 700 /autograder/source" in setup
+    assert "pip install --quiet /autograder/source" not in setup  # hw5 runs from the source dir
     for script in (run, setup):
         subprocess.run(["bash", "-n"], input=script, text=True, check=True)
     assert all("==" in r for r in reqs), reqs
 
 
 def test_requirements_pin_every_dependency():
-    """pip install /autograder/source must find every dependency already pinned (Linux x86-64)."""
-    import tomllib
+    """The autograder venv must hold every dependency of the package, pinned (Linux x86-64)."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
     from packaging.requirements import Requirement
 

@@ -26,7 +26,8 @@ def partial():
 @pytest.mark.parametrize("name, content, says", [
     ("empty", b"", "empty"),
     ("not-json", b"this is not a notebook", "not a valid"),
-    ("truncated", TEMPLATE.read_bytes()[:5000], "cut off"),
+    ("truncated", TEMPLATE.read_bytes()[:TEMPLATE.read_bytes().index(b"\n  },\n", 5000) + 6],
+     "cut off"),
     ("no-cells", json.dumps({"cells": [], "metadata": {}, "nbformat": 4,
                              "nbformat_minor": 5}).encode(), "no code"),
 ], ids=lambda v: v if isinstance(v, str) and len(v) < 20 else "")

@@ -10,6 +10,7 @@
 ``solutions/hw5.ipynb``                the solution notebook
 ``solutions/rubric.md``                points table and rubric of the manual questions
 ``autograder/hw5-autograder.zip``      Gradescope autograder (see ``autograder_zip``)
+``dist/hw5-student.zip``               student handout with MNIST (not committed; ``student_zip``)
 =====================================  ====================================================
 
 Building twice gives byte-identical files; nothing is executed.
@@ -33,7 +34,7 @@ from pathlib import Path
 
 from hw5.kit import spec
 
-from . import assign, autograder_zip, master, rubric, student
+from . import assign, autograder_zip, master, rubric, student, student_zip
 
 STUDENT_DIR = "student_template"
 SOLUTIONS_DIR = "solutions"
@@ -82,6 +83,7 @@ def build_all(root=".", out=None) -> list[Path]:
     shutil.rmtree(out / STUDENT_DIR, ignore_errors=True)
     written = [_write(out / rel, data) for rel, data in sorted(files.items())]
     written.append(autograder_zip.build(root, out / AUTOGRADER_DIR))
+    written.append(student_zip.build(root, files, out / student_zip.DIST_DIR, STUDENT_DIR))
     for path in written:
         print(f"wrote {path.relative_to(out).as_posix()}")
     return written

@@ -20,6 +20,9 @@ MAX_TRAINABLE_PARAMS = 5_000_000
 
 
 def grade_export(export: dict) -> list:
+    from hw5.grading.training import configure_runtime
+
+    configure_runtime()  # before TensorFlow runs any op: thresholds were calibrated this way
     from hw5.kit import analyse, checks
 
     answers = {spec.P1_1_VARIABLE: answer_key.P1_1_ANSWER, spec.P3_VARIABLE: answer_key.P3_ANSWER}

@@ -16,10 +16,17 @@ Limits (defaults in ``hw5.kit.spec``, overridable through `Limits`):
 - output: at most `cell_output_bytes` per cell and `total_output_bytes` in all are kept; ZeroMQ
   drops any single kernel message above `zmq_max_message_bytes` before it is read into memory.
 
-Not a security boundary on its own: the kernel runs as the same user as this process, so a
-deliberately hostile notebook can read anything this user can (site-packages, including the
-installed `hw5` package) and write anywhere this user can. On Gradescope the autograder runs
-the kernel as a separate unprivileged user; locally, run untrusted submissions in a container.
+User: when this process runs as root and ``$HW5_SANDBOX_USER`` (``spec.SANDBOX_USER_ENV_VAR``)
+names an existing non-root user, the kernel runs as that user: the temporary directory is chowned
+to it, and the launcher (root until then) sets the rlimits, chowns the kernel's connection file,
+drops the supplementary groups, then the group and user ids, and only then execs ipykernel. On
+Gradescope, run_autograder sets it (the user comes from setup.sh), so the notebook cannot read
+/autograder/source (the answer key) or write /autograder/results.
+
+Otherwise this is not a security boundary on its own: the kernel runs as the same user as this
+process, so a deliberately hostile notebook can read anything this user can (site-packages,
+including the installed `hw5` package) and write anywhere this user can. Locally, run untrusted
+submissions in a container (or as root with ``HW5_SANDBOX_USER`` set).
 """
 from __future__ import annotations
 
@@ -39,6 +46,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import psutil
+
+try:
+    import pwd
+except ImportError:  # not POSIX: no sandbox user
+    pwd = None
 
 from hw5.kit import spec
 
@@ -79,7 +91,6 @@ class Limits:
     zmq_max_message_bytes: int = spec.SANDBOX_ZMQ_MAX_MESSAGE_BYTES
     notebook_max_bytes: int = spec.SANDBOX_NOTEBOOK_MAX_BYTES
     export_max_bytes: int = spec.SANDBOX_EXPORT_MAX_BYTES
-    fit_samples: int = spec.SANDBOX_FIT_SAMPLES
     train_images: int = spec.SANDBOX_TRAIN_IMAGES
     test_images: int = spec.SANDBOX_TEST_IMAGES
     seed: int = spec.SANDBOX_SEED
@@ -88,8 +99,8 @@ class Limits:
     @property
     def hard_deadline_s(self) -> float:
         """Wall-clock limit for the kernel's whole life: every phase plus slack."""
-        return (2 * self.startup_timeout_s + self.notebook_timeout_s + self.export_timeout_s
-                + 30)
+        return spec.sandbox_hard_deadline_s(self.startup_timeout_s, self.notebook_timeout_s,
+                                            self.export_timeout_s)
 
 
 @dataclass
@@ -159,6 +170,7 @@ def _run_submission(path: Path, workdir, limits: Limits, kit_dir: Path) -> Sandb
     except InvalidNotebook as exc:
         return SandboxResult(INVALID, messages=[str(exc)])
     run = _Run(submission, limits, kit_dir)
+    run.user = _sandbox_user()
     if workdir is not None:
         Path(workdir).mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix="hw5-sandbox-", dir=workdir))
@@ -171,6 +183,9 @@ def _run_submission(path: Path, workdir, limits: Limits, kit_dir: Path) -> Sandb
                 f"The grader could not prepare the notebook's directory ({type(exc).__name__}: "
                 f"{_short(str(exc))}). This is not your fault; please tell the course staff.")])
         env = _kernel_env(root, mnist, limits)
+        if run.user is not None:
+            _chown_tree(root, run.user.pw_uid, run.user.pw_gid)
+            os.chmod(control, 0o711)  # the kernel reaches its connection file, lists nothing
         _run_coroutine(run.execute(root, control, env))
         return run.result()
     finally:
@@ -181,6 +196,25 @@ def _run_submission(path: Path, workdir, limits: Limits, kit_dir: Path) -> Sandb
 # ---------------------------------------------------------------------------------------------
 # The temporary directory and the kernel's environment
 # ---------------------------------------------------------------------------------------------
+def _sandbox_user() -> pwd.struct_passwd | None:
+    """The user the kernel runs as, or None for this process's user (see the module doc)."""
+    name = os.environ.get(spec.SANDBOX_USER_ENV_VAR, "").strip()
+    if not name or pwd is None or os.geteuid() != 0:
+        return None
+    try:
+        user = pwd.getpwnam(name)
+    except KeyError:
+        return None
+    return user if user.pw_uid != 0 else None
+
+
+def _chown_tree(root: Path, uid: int, gid: int) -> None:
+    os.lchown(root, uid, gid)
+    for parent, dirs, files in os.walk(root):
+        for name in dirs + files:
+            os.lchown(os.path.join(parent, name), uid, gid)
+
+
 _SUBSET_CACHE: dict[tuple[int, int], dict] = {}
 
 
@@ -259,11 +293,24 @@ def _kernel_env(root: Path, mnist: Path, limits: Limits) -> dict:
 # ---------------------------------------------------------------------------------------------
 # Kernel manager / client with limits
 # ---------------------------------------------------------------------------------------------
-# Runs in the kernel's interpreter before ipykernel: set the rlimits, then exec the kernel.
+# Runs in the kernel's interpreter before ipykernel (as the grader's user): set the rlimits,
+# optionally become the sandbox user (chown the connection file to it first), exec the kernel.
+# argv[1]: {"rlimits": {name: value}, "user": None | {"uid", "gid", "chown": [paths]}}.
 _LAUNCHER = (
     "import json, os, resource, sys\n"
-    "for name, value in json.loads(sys.argv[1]).items():\n"
+    "config = json.loads(sys.argv[1])\n"
+    "for name, value in config['rlimits'].items():\n"
     "    resource.setrlimit(getattr(resource, name), (value, value))\n"
+    "user = config.get('user')\n"
+    "if user:\n"
+    "    for path in user['chown']:\n"
+    "        os.chown(path, user['uid'], user['gid'])\n"
+    "    os.setgroups([])\n"
+    "    os.setgid(user['gid'])\n"
+    "    os.setuid(user['uid'])\n"
+    "    if (os.getresuid() != (user['uid'],) * 3 or os.getresgid() != (user['gid'],) * 3\n"
+    "            or os.getgroups()):\n"
+    "        sys.exit('hw5 sandbox: could not drop privileges')\n"
     "os.execv(sys.argv[2], sys.argv[2:])\n"
 )
 
@@ -300,12 +347,14 @@ def _kernel_classes():
         """Always `python -m ipykernel_launcher` of this interpreter, under rlimits."""
 
         rlimits: dict | None = None
+        user: pwd.struct_passwd | None = None  # run the kernel as this user (we are root)
         max_message_bytes = spec.SANDBOX_ZMQ_MAX_MESSAGE_BYTES
 
         def format_kernel_cmd(self, extra_arguments=None):
-            cmd = [sys.executable, "-m", "ipykernel_launcher", "-f",
-                   os.path.realpath(self.connection_file)]
-            return [sys.executable, "-c", _LAUNCHER, json.dumps(self.rlimits or {}), *cmd]
+            connection_file = os.path.realpath(self.connection_file)
+            cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file]
+            return [sys.executable, "-c", _LAUNCHER, launcher_config(
+                self.rlimits, self.user, [connection_file]), *cmd]
 
         def client(self, **kwargs):
             kc = super().client(**kwargs)
@@ -313,6 +362,13 @@ def _kernel_classes():
             return kc
 
     return SandboxKernelManager, CappedKernelClient
+
+
+def launcher_config(rlimits: dict | None, user: pwd.struct_passwd | None = None,
+                    chown: list | tuple = ()) -> str:
+    """The JSON argument of `_LAUNCHER`."""
+    return json.dumps({"rlimits": rlimits or {}, "user": None if user is None else {
+        "uid": user.pw_uid, "gid": user.pw_gid, "chown": [str(p) for p in chown]}})
 
 
 def _make_notebook_client(nb, km, limits: Limits, run: _Run):
@@ -480,6 +536,7 @@ class _Run:
         self.output_truncated: set[int] = set()
         self.watchdog: _Watchdog | None = None
         self.kernel_log_tail = ""
+        self.user: pwd.struct_passwd | None = None  # see _sandbox_user
 
     # nbclient hooks ----------------------------------------------------------------------
     def cell_timeout(self, cell) -> int:
@@ -507,7 +564,7 @@ class _Run:
         limits = self.limits
         prelude = (PRELUDE_SOURCE.read_text(encoding="utf-8") + "\n\n_hw5_prelude("
                    + repr({"cell_output_chars": int(limits.cell_output_bytes * 0.9),
-                           "fit_samples": limits.fit_samples, "seed": limits.seed})
+                           "seed": limits.seed})
                    + ")\ndel _hw5_prelude\n")
         nb = nbformat.v4.new_notebook()
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
@@ -528,6 +585,7 @@ class _Run:
         if limits.file_size_mb:
             rlimits["RLIMIT_FSIZE"] = int(limits.file_size_mb * _MB)
         km.rlimits = rlimits
+        km.user = self.user
         client = _make_notebook_client(nb, km, limits, self)
         log_path = control / "kernel.log"
         current = None
@@ -692,6 +750,7 @@ class _Run:
                 "output_bytes_dropped": self.output_dropped,
                 "disabled_shell_lines": self.submission.disabled_lines,
                 "kernel_log_tail": self.kernel_log_tail,
+                "kernel_user": self.user.pw_name if self.user else None,
             })
 
 

@@ -1,0 +1,506 @@
+"""Gradescope: the autograder zip run as Gradescope runs it, the unprivileged kernel user, and the
+student handout zip.
+
+- The simulation (slow) unzips ``autograder/hw5-autograder.zip`` into a temporary root laid out
+  like Gradescope's ``/autograder`` (``source/``, ``submission/``, ``results/``,
+  ``submission_metadata.json``), runs ``source/run_autograder`` with ``HW5_GRADESCOPE_ROOT``
+  pointing there and ``python3`` on PATH being this interpreter (this environment stands in for
+  the venv that setup.sh makes), and checks its results.json equals ``python -m hw5 grade`` on the
+  same notebook (only execution_time may differ): solution, template and a hostile notebook.
+- The unprivileged user: the launcher's privilege drop is tested with a throwaway user whenever
+  we are root and ``useradd`` exists; a whole grading as that user also needs the user to be able
+  to run this interpreter, and is skipped (with the reason) when it cannot (e.g. under /root).
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import shutil
+import stat
+import subprocess
+import sys
+import time
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from hw5.build import STUDENT_DIR, autograder_zip, build_all, student_zip
+from hw5.kit import spec
+from hw5.sandbox import runner
+
+from grading_helpers import ROOT, TEMPLATE, full_scores, grade, scores, solution, write
+
+ZIP = ROOT / "autograder" / autograder_zip.ZIP_NAME
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# A Gradescope-like root
+# ---------------------------------------------------------------------------------------------
+METADATA = {  # as Gradescope writes /autograder/submission_metadata.json
+    "id": 123456789,
+    "created_at": "2026-11-24T14:22:32.365935-08:00",
+    "assignment": {
+        "id": 25828, "course_id": 1234, "title": "HW5: Image classification with CNNs",
+        "release_date": "2026-11-17T00:00:00.000000-08:00",
+        "due_date": "2026-12-01T23:59:00.000000-08:00", "late_due_date": None,
+        "group_submission": False, "group_size": None, "total_points": "40.0",
+    },
+    "submission_method": "upload",
+    "users": [{"email": "student@example.com", "id": 1234, "name": "Student User"}],
+    "previous_submissions": [{"submission_time": "2026-11-23T10:00:00.000000-08:00",
+                              "score": 0.0, "results": {"score": 0.0, "tests": []}}],
+}
+
+
+def make_root(base: Path, files: dict[str, bytes], zip_path: Path = ZIP) -> Path:
+    """``base`` laid out like /autograder: source/ from the zip, submission/ holding ``files``."""
+    source = base / "source"
+    with zipfile.ZipFile(zip_path) as zf:
+        for info in zf.infolist():
+            target = source / info.filename
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(zf.read(info))
+            os.chmod(target, (info.external_attr >> 16) & 0o777)  # zipfile drops the modes
+    for rel, data in files.items():
+        (base / "submission" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (base / "submission" / rel).write_bytes(data)
+    (base / "submission").mkdir(exist_ok=True)
+    (base / "results").mkdir()
+    (base / "submission_metadata.json").write_text(json.dumps(METADATA, indent=2))
+    return base
+
+
+def run_autograder(base: Path, timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run base/source/run_autograder as Gradescope does, python3 being this interpreter."""
+    bin_dir = base / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    if not (bin_dir / "python3").exists():
+        (bin_dir / "python3").symlink_to(sys.executable)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HW5_")}
+    env[spec.GRADESCOPE_ROOT_ENV_VAR] = str(base)
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', os.defpath)}"
+    proc = subprocess.run([str(base / "source" / "run_autograder")], cwd=base, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return proc
+
+
+def results_of(base: Path) -> dict:
+    return json.loads((base / "results" / "results.json").read_text(encoding="utf-8"))
+
+
+def _nb_bytes(nb) -> bytes:
+    return nbformat.writes(nb).encode("utf-8")
+
+
+def _comparable(results: dict) -> dict:
+    return {k: v for k, v in results.items() if k not in ("execution_time", "_stdout")}
+
+
+# ---------------------------------------------------------------------------------------------
+# run_autograder without grading (a stand-in venv python): which notebook, which messages
+# ---------------------------------------------------------------------------------------------
+FAKE_PYTHON = f"""#!/bin/sh
+# Stand-in for $ROOT/venv/bin/python: "-m hw5 grade NB -o OUT" records what it was asked to grade;
+# anything else (run_autograder's inline scripts) runs on the real interpreter.
+if [ "$1" = "-m" ]; then
+  printf '{{"score": 0, "output": "graded %s", "tests": [], "user": "%s", "cwd": "%s"}}' \\
+    "$4" "${{{spec.SANDBOX_USER_ENV_VAR}:-}}" "$(pwd)" > "$6"
+  exit 0
+fi
+exec {sys.executable} "$@"
+"""
+
+
+def _fake_root(tmp_path: Path, files: dict[str, bytes]) -> Path:
+    base = make_root(tmp_path / "gs", files)
+    venv_python = base / "venv" / "bin" / "python"
+    venv_python.parent.mkdir(parents=True)
+    venv_python.write_text(FAKE_PYTHON)
+    venv_python.chmod(0o755)
+    return base
+
+
+@pytest.mark.parametrize("files, graded, note", [
+    ({"my submission (1).ipynb": b"{}"}, "my submission (1).ipynb", False),
+    ({"a.ipynb": b"{}", "hw5.ipynb": b"{}", "z.ipynb": b"{}"}, "hw5.ipynb", True),
+    ({"b.ipynb": b"{}", "a.ipynb": b"{}"}, "a.ipynb", True),
+    ({"a.ipynb": b"{}", "sub/hw5.ipynb": b"{}", "notes.txt": b""}, "sub/hw5.ipynb", True),
+    ({"hw5.ipynb": b"{}", ".ipynb_checkpoints/hw5-checkpoint.ipynb": b"{}",
+      "__MACOSX/._hw5.ipynb": b""}, "hw5.ipynb", False),
+])
+def test_run_autograder_chooses_the_notebook(tmp_path, files, graded, note):
+    base = _fake_root(tmp_path, files)
+    run_autograder(base)
+    results = results_of(base)
+    assert results["output"].endswith(f"graded {base / 'submission' / graded}"), results
+    assert ("notebooks; only " + graded + " was graded") in results["output"] if note \
+        else "notebooks; only" not in results["output"]
+    assert results["cwd"] == str(base / "source")  # so that `-m hw5` is the zipped source
+    # Only root may read the answer key, the results and the metadata.
+    for rel, mode in (("source", 0o700), ("results", 0o700), ("submission_metadata.json", 0o600)):
+        assert stat.S_IMODE((base / rel).stat().st_mode) == mode, rel
+    if not _user_exists(spec.SANDBOX_USER):
+        assert results["user"] == ""
+
+
+@pytest.mark.parametrize("files", [{}, {"hw5.py": b"print(1)", "answers.pdf": b"%PDF"}])
+def test_run_autograder_without_a_notebook_says_what_to_upload(tmp_path, files):
+    base = _fake_root(tmp_path, files)
+    run_autograder(base)
+    results = results_of(base)
+    assert results["score"] == 0 and results["tests"] == []
+    assert spec.NOTEBOOK_NAME in results["output"] and "No notebook found" in results["output"]
+    for name in files:
+        assert name in results["output"]
+
+
+def test_setup_sh_makes_the_kernel_user_and_keeps_the_source_private():
+    setup = autograder_zip.SETUP_SH
+    assert f"useradd --system" in setup and spec.SANDBOX_USER in setup
+    assert "--shell /usr/sbin/nologin" in setup
+    assert f"chmod -R a+rX,go-w {autograder_zip.VENV}" in setup
+    # The source is made private after everything that reads it.
+    assert setup.rstrip().endswith("chmod 700 /autograder/source")
+    assert "pip install --quiet /autograder/source" not in setup
+    run = autograder_zip.RUN_AUTOGRADER
+    assert f"export {spec.SANDBOX_USER_ENV_VAR}={spec.SANDBOX_USER}" in run
+    assert f"${{{spec.GRADESCOPE_ROOT_ENV_VAR}:-/autograder}}" in run
+
+
+# ---------------------------------------------------------------------------------------------
+# The unprivileged kernel user
+# ---------------------------------------------------------------------------------------------
+def _user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
+@pytest.fixture
+def throwaway_user():
+    """A fresh system user (no home, no login shell), deleted afterwards; root + useradd only."""
+    if not IS_ROOT:
+        pytest.skip("creating a user needs root")
+    if not (shutil.which("useradd") and shutil.which("userdel")):
+        pytest.skip("useradd/userdel not available")
+    import pwd
+
+    name = "hw5t" + secrets.token_hex(4)
+    subprocess.run(["useradd", "--system", "--user-group", "--no-create-home", "--home-dir",
+                    "/nonexistent", "--shell", "/usr/sbin/nologin", name],
+                   check=True, capture_output=True)
+    try:
+        yield pwd.getpwnam(name)
+    finally:
+        subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
+        subprocess.run(["userdel", name], capture_output=True)
+        subprocess.run(["groupdel", name], capture_output=True)  # if userdel left it
+
+
+@pytest.fixture
+def public_tmp():
+    """A directory other users can reach (pytest's tmp_path is below a 0700 directory)."""
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="hw5-test-"))
+    path.chmod(0o711)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def test_sandbox_user_is_only_used_as_root_with_an_existing_user(monkeypatch):
+    monkeypatch.delenv(spec.SANDBOX_USER_ENV_VAR, raising=False)
+    assert runner._sandbox_user() is None
+    monkeypatch.setenv(spec.SANDBOX_USER_ENV_VAR, "no-such-user-" + secrets.token_hex(4))
+    assert runner._sandbox_user() is None
+    monkeypatch.setenv(spec.SANDBOX_USER_ENV_VAR, "root")
+    assert runner._sandbox_user() is None  # never "drop" to uid 0
+    if not IS_ROOT:
+        monkeypatch.setenv(spec.SANDBOX_USER_ENV_VAR, "nobody")
+        assert runner._sandbox_user() is None
+    # Unset: the launcher gets no user and the kernel command is unchanged otherwise.
+    assert json.loads(runner.launcher_config({"RLIMIT_CORE": 0})) == {
+        "rlimits": {"RLIMIT_CORE": 0}, "user": None}
+
+
+def test_launcher_drops_to_the_user(throwaway_user, public_tmp):
+    """The launcher as root: rlimits, chown of the connection file, no groups, setgid, setuid.
+
+    The exec target is /bin/sh (reachable by any user), standing in for ipykernel.
+    """
+    user, tmp_path = throwaway_user, public_tmp
+    connection = tmp_path / "kernel.json"
+    connection.write_text("{}")
+    connection.chmod(0o600)
+    secret = tmp_path / "answer_key.py"
+    secret.write_text("SECRET")
+    secret.chmod(0o600)
+    script = (f"id -u; id -g; id -G; ulimit -H -c; "
+              f"cat {secret} 2>/dev/null || echo denied; "
+              f"touch {tmp_path}/planted 2>/dev/null || echo no-write; "
+              f"cat {connection}")
+    config = runner.launcher_config({"RLIMIT_CORE": 0}, user, [connection])
+    proc = subprocess.run([sys.executable, "-c", runner._LAUNCHER, config, "/bin/sh", "-c", script],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    uid, gid, groups, core, secret_read, write, conn = proc.stdout.split("\n")[:7]
+    assert (int(uid), int(gid)) == (user.pw_uid, user.pw_gid)
+    assert groups.split() == [str(user.pw_gid)]  # supplementary groups dropped
+    assert core == "0"
+    assert secret_read == "denied" and write == "no-write"
+    assert conn == "{}"
+    assert (connection.stat().st_uid, connection.stat().st_gid) == (user.pw_uid, user.pw_gid)
+
+
+def test_launcher_without_user_keeps_the_current_user(tmp_path):
+    config = runner.launcher_config({"RLIMIT_CORE": 0})
+    proc = subprocess.run([sys.executable, "-c", runner._LAUNCHER, config, "/bin/sh", "-c",
+                           "id -u; ulimit -H -c"], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.split() == [str(os.geteuid()), "0"], proc.stderr
+
+
+def _can_run_interpreter(user) -> str | None:
+    """None if ``user`` can start this interpreter with ipykernel, else why not."""
+    runuser = shutil.which("runuser") or shutil.which("su")
+    if runuser is None:
+        return "neither runuser nor su is available to probe"
+    cmd = ([runuser, "-u", user.pw_name, "--"] if runuser.endswith("runuser")
+           else [runuser, "-s", "/bin/sh", user.pw_name, "-c"])
+    probe = [sys.executable, "-c", "import ipykernel, tensorflow"]
+    cmd = cmd + (probe if runuser.endswith("runuser") else [" ".join(probe)])
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd="/")
+    if proc.returncode == 0:
+        return None
+    return (f"user {user.pw_name} cannot run {sys.executable} with ipykernel and tensorflow "
+            f"(a parent directory is probably private, e.g. /root is 0700): "
+            f"{(proc.stderr.strip().splitlines() or ['?'])[-1]}")
+
+
+@pytest.mark.slow
+def test_kernel_runs_as_the_sandbox_user(throwaway_user, public_tmp, monkeypatch):
+    """A whole sandbox run as the user: it cannot read a root-only file nor write beside it."""
+    user, tmp_path = throwaway_user, public_tmp
+    why = _can_run_interpreter(user)
+    if why:
+        pytest.skip(why)
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    probe.chmod(0o777)
+    secret = tmp_path / "answer_key.py"
+    secret.write_text("SECRET = 1\n")
+    secret.chmod(0o600)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(f"""
+import os, json
+facts = {{"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups(), "home": os.environ["HOME"]}}
+try:
+    open({str(secret)!r}).read(); facts["secret"] = "read"
+except OSError as exc:
+    facts["secret"] = type(exc).__name__
+try:
+    open({str(tmp_path / 'planted')!r}, "w").write("x"); facts["write"] = "written"
+except OSError as exc:
+    facts["write"] = type(exc).__name__
+open(os.path.join(os.getcwd(), "mine.txt"), "w").write("ok")  # its own directory is writable
+open({str(probe / 'facts.json')!r}, "w").write(json.dumps(facts))
+""")]
+    path = tmp_path / "hw5.ipynb"
+    nbformat.write(nb, str(path))
+    monkeypatch.setenv(spec.SANDBOX_USER_ENV_VAR, user.pw_name)
+    result = runner.run_submission(path)
+    assert result.ok, (result.status, result.messages, result.stats.get("kernel_log_tail"))
+    assert result.stats["kernel_user"] == user.pw_name
+    assert not result.cell_errors, result.cell_errors
+    facts = json.loads((probe / "facts.json").read_text())
+    assert (facts["uid"], facts["gid"], facts["groups"]) == (user.pw_uid, user.pw_gid, [])
+    assert facts["secret"] == "PermissionError" and facts["write"] == "PermissionError"
+    assert not (tmp_path / "planted").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# The Gradescope simulation: run_autograder's results.json == `hw5 grade`'s
+# ---------------------------------------------------------------------------------------------
+def _grade_both(tmp_path: Path, name: str, data: bytes):
+    """(run_autograder's results, `hw5 grade`'s results) for one submitted file, graded at the
+    same time (two processes)."""
+    base = make_root(tmp_path / "gs", {name: data})
+    direct_nb = tmp_path / "direct" / name
+    direct_nb.parent.mkdir()
+    direct_nb.write_bytes(data)
+
+    def gradescope():
+        run_autograder(base)
+        return results_of(base)
+
+    def direct():
+        return grade(direct_nb, tmp_path / "direct" / "results.json")
+
+    with ThreadPoolExecutor(2) as pool:
+        a, b = pool.submit(gradescope), pool.submit(direct)
+        return base, a.result(), b.result()
+
+
+def _assert_same(gradescope: dict, direct: dict):
+    assert [t["name"] for t in gradescope["tests"]] == [t["name"] for t in direct["tests"]]
+    assert [t["score"] for t in gradescope["tests"]] == [t["score"] for t in direct["tests"]]
+    assert _comparable(gradescope) == _comparable(direct)
+    assert isinstance(gradescope["execution_time"], (int, float))
+
+
+@pytest.mark.slow
+def test_gradescope_simulation_solution(tmp_path):
+    base, gs, direct = _grade_both(tmp_path, spec.NOTEBOOK_NAME, _nb_bytes(solution()))
+    _assert_same(gs, direct)
+    assert scores(gs) == full_scores() and gs["score"] == spec.AUTO_POINTS
+
+
+@pytest.mark.slow
+def test_gradescope_simulation_template(tmp_path):
+    # Any file name works.
+    base, gs, direct = _grade_both(tmp_path, "Template copy (2).ipynb",
+                                   TEMPLATE.read_bytes())
+    _assert_same(gs, direct)
+    assert gs["score"] == 0
+
+
+HOSTILE = """
+import json, os, subprocess, sys, time
+ROOT = {root!r}
+FAKE = json.dumps({{"score": 1000.0, "output": "HACKED", "tests": []}})
+written = []
+targets = [os.path.join(os.getcwd(), "results.json"), os.path.expanduser("~/results.json"),
+           "/autograder/results/results.json"]
+for d, dirs, files in os.walk(ROOT):
+    targets.append(os.path.join(d, "results.json"))
+for t in targets:
+    try:
+        with open(t, "w") as f:
+            f.write(FAKE)
+        written.append(t)
+    except OSError:
+        pass
+with open(os.path.join(ROOT, "hostile_ran.json"), "w") as f:
+    json.dump(written, f)
+# A detached process that keeps rewriting the results for a minute.
+subprocess.Popen([sys.executable, "-c",
+                  "import time\\nfor _ in range(600):\\n"
+                  "    open(%r, 'w').write(%r)\\n    time.sleep(0.1)"
+                  % (os.path.join(ROOT, "results", "results.json"), FAKE)],
+                 start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+print(FAKE)
+"""
+
+
+@pytest.mark.slow
+def test_gradescope_simulation_hostile(tmp_path):
+    """A notebook writing a fake results.json everywhere in the Gradescope tree, plus a detached
+    process rewriting it: the grader's results.json is the last word, and equals `hw5 grade`'s."""
+    base = tmp_path / "gs"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(HOSTILE.format(root=str(base)))]
+    if os.path.isdir("/autograder/results"):
+        pytest.skip("a real /autograder exists here; the hostile notebook would write into it")
+    data = _nb_bytes(nb)
+    make_root(base, {spec.NOTEBOOK_NAME: data})
+    run_autograder(base)
+    gs = results_of(base)
+    written = json.loads((base / "hostile_ran.json").read_text())
+    assert str(base / "results" / "results.json") in written  # it did write there (as root here)
+    time.sleep(1.5)  # a surviving writer would have overwritten the results by now
+    assert results_of(base) == gs
+    assert gs["score"] == 0 and "HACKED" not in json.dumps(gs)
+    # The same notebook through `hw5 grade` (its kernel writes into base/ again: read gs first).
+    direct_nb = tmp_path / "direct" / spec.NOTEBOOK_NAME
+    direct_nb.parent.mkdir()
+    direct_nb.write_bytes(data)
+    _assert_same(gs, grade(direct_nb, tmp_path / "direct" / "results.json"))
+
+
+# ---------------------------------------------------------------------------------------------
+# The student handout zip
+# ---------------------------------------------------------------------------------------------
+def _build(out: Path) -> Path:
+    import contextlib
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        build_all(ROOT, out)
+    return out / student_zip.DIST_DIR / student_zip.ZIP_NAME
+
+
+@pytest.fixture(scope="module")
+def handout(tmp_path_factory) -> Path:
+    return _build(tmp_path_factory.mktemp("handout-build"))
+
+
+def test_student_zip_is_deterministic_and_complete(handout, tmp_path):
+    built = handout.parents[1]
+    _build(tmp_path)
+    assert (tmp_path / student_zip.DIST_DIR / student_zip.ZIP_NAME).read_bytes() \
+        == handout.read_bytes()
+    with zipfile.ZipFile(handout) as zf:
+        infos = zf.infolist()
+        names = [i.filename for i in infos]
+        assert names == sorted(names)
+        assert all(i.date_time == autograder_zip.ZIP_DATE for i in infos)
+        assert all(n.startswith("hw5/") for n in names)
+        for required in ("hw5/hw5.ipynb", "hw5/README.md", "hw5/hw5kit/__init__.py",
+                         "hw5/hw5kit/mnist.py", "hw5/hw5kit/spec.py", "hw5/hw5kit/public.py",
+                         "hw5/hw5kit/mnist.npz", "hw5/hw5kit/MNIST-LICENSE.md"):
+            assert required in names, required
+        for q in spec.QUESTIONS:
+            assert (f"hw5/tests/{q.id}.py" in names) == (q.kind == spec.AUTO), q.id
+        assert zf.read("hw5/hw5kit/mnist.npz") == (ROOT / "hw5/kit/mnist.npz").read_bytes()
+        assert zf.read("hw5/hw5.ipynb") == (built / STUDENT_DIR / spec.NOTEBOOK_NAME).read_bytes()
+        assert not any("answer_key" in n or "solution" in n.lower() for n in names)
+    # Every other file is the build's student_template/ file.
+    template = {p.relative_to(built / STUDENT_DIR).as_posix(): p.read_bytes()
+                for p in (built / STUDENT_DIR).rglob("*") if p.is_file()}
+    with zipfile.ZipFile(handout) as zf:
+        inside = {n[len("hw5/"):]: zf.read(n) for n in names if not n.endswith("mnist.npz")}
+    assert inside == template
+
+
+@pytest.mark.slow
+def test_student_zip_runs_offline(handout, tmp_path):
+    """Unzipped, the notebook's first cells import hw5kit and load MNIST from the shipped copy."""
+    from nbclient import NotebookClient
+
+    with zipfile.ZipFile(handout) as zf:
+        zf.extractall(tmp_path)
+    folder = tmp_path / "hw5"
+    nb = nbformat.read(str(folder / spec.NOTEBOOK_NAME), as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    upto = next(i for i, c in enumerate(code) if "load_mnist()" in c.source)
+    keras_home = tmp_path / "empty-keras-home"
+    keras_home.mkdir()
+    nb.cells = code[:upto + 1] + [nbformat.v4.new_code_cell(
+        "import hw5kit.mnist, os\n"
+        "assert x_train.shape == (60000, 28, 28) and x_test.shape == (10000, 28, 28)\n"
+        f"assert os.path.samefile(hw5kit.mnist.SHIPPED, {str(folder / 'hw5kit' / 'mnist.npz')!r})\n"
+        f"assert not os.path.exists({str(keras_home / 'datasets')!r}), 'nothing downloaded'\n"
+        "print('offline ok')")]
+    env_backup = dict(os.environ)
+    try:
+        os.environ.pop(spec.MNIST_ENV_VAR, None)
+        os.environ["KERAS_HOME"] = str(keras_home)
+        os.environ["HOME"] = str(tmp_path)
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+        NotebookClient(nb, timeout=300, kernel_name="python3",
+                       resources={"metadata": {"path": str(folder)}}).execute()
+    finally:
+        os.environ.clear()
+        os.environ.update(env_backup)
+    assert "offline ok" in nb.cells[-1].outputs[0]["text"]
