@@ -321,3 +321,22 @@ def test_run_autograder_reports_a_missing_notebook(tmp_path):
     subprocess.run(["bash", "-c", script], check=True, timeout=60)
     results = json.loads((base / "results" / "results.json").read_text())
     assert results["score"] == 0 and spec.NOTEBOOK_NAME in results["output"]
+
+
+def test_rubric_pdf_is_skipped_with_a_reason_without_pandoc(tmp_path, monkeypatch, capsys):
+    from hw5.build import rubric_pdf
+
+    monkeypatch.setattr(rubric_pdf.shutil, "which", lambda name: None)
+    assert rubric_pdf.build(ROOT / "solutions" / "rubric.md", tmp_path) is None
+    out = capsys.readouterr().out
+    assert "skipped rubric.pdf: pandoc and a TeX engine" in out and "apt-get install" in out
+    assert not (tmp_path / rubric_pdf.PDF_NAME).exists()
+
+
+def test_rubric_pdf_when_pandoc_and_tex_are_installed(tmp_path):
+    from hw5.build import rubric_pdf
+
+    if None in rubric_pdf.find_tools():
+        pytest.skip("pandoc or a TeX engine is not installed here")
+    pdf = rubric_pdf.build(ROOT / "solutions" / "rubric.md", tmp_path)
+    assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000

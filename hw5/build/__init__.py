@@ -11,6 +11,7 @@
 ``solutions/rubric.md``                points table and rubric of the manual questions
 ``autograder/hw5-autograder.zip``      Gradescope autograder (see ``autograder_zip``)
 ``dist/hw5-student.zip``               student handout with MNIST (not committed; ``student_zip``)
+``dist/rubric.pdf``                    the rubric as PDF, if pandoc + TeX exist (``rubric_pdf``)
 =====================================  ====================================================
 
 Building twice gives byte-identical files; nothing is executed.
@@ -34,7 +35,7 @@ from pathlib import Path
 
 from hw5.kit import spec
 
-from . import assign, autograder_zip, master, rubric, student, student_zip
+from . import assign, autograder_zip, master, rubric, rubric_pdf, student, student_zip
 
 STUDENT_DIR = "student_template"
 SOLUTIONS_DIR = "solutions"
@@ -84,6 +85,9 @@ def build_all(root=".", out=None) -> list[Path]:
     written = [_write(out / rel, data) for rel, data in sorted(files.items())]
     written.append(autograder_zip.build(root, out / AUTOGRADER_DIR))
     written.append(student_zip.build(root, files, out / student_zip.DIST_DIR, STUDENT_DIR))
+    pdf = rubric_pdf.build(out / SOLUTIONS_DIR / RUBRIC_NAME, out / student_zip.DIST_DIR)
+    if pdf is not None:
+        written.append(pdf)
     for path in written:
         print(f"wrote {path.relative_to(out).as_posix()}")
     return written

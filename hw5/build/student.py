@@ -57,9 +57,10 @@ def readme() -> str:
         "",
         "(On Linux x86-64, `tensorflow-cpu` is a smaller download than `tensorflow`.)",
         "",
-        "The notebook downloads MNIST (11 MB) the first time, through Keras, into `~/.keras/datasets/`. "
-        f"Offline, point the environment variable `{spec.MNIST_ENV_VAR}` at a Keras-layout `mnist.npz` "
-        "before starting Jupyter.",
+        f"The course's handout zip ships MNIST inside `{KIT_PACKAGE}/` (`mnist.npz`), so the notebook "
+        "runs offline. Without it, the notebook downloads MNIST (11 MB) once, through Keras, into "
+        f"`~/.keras/datasets/`; or point the environment variable `{spec.MNIST_ENV_VAR}` at a "
+        "Keras-layout `mnist.npz` before starting Jupyter.",
         "",
         "## Run it on Google Colab",
         "",
