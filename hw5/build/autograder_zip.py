@@ -28,6 +28,7 @@ REQUIREMENTS = (
     "matplotlib==3.11.2",
     "pyyaml==6.0.3",
     "psutil==7.2.2",
+    "tqdm==4.70.1",
 )
 MIN_PYTHON = (3, 11)  # numpy 2.4 needs 3.11+
 VENV = "/autograder/venv"

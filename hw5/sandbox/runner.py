@@ -477,6 +477,10 @@ class _Watchdog(threading.Thread):
                 self.kill()
                 return
 
+    def snapshot(self) -> None:
+        """Remember every current descendant of the kernel, so that kill() reaches it later."""
+        self._tree()
+
     def _tree(self) -> list[psutil.Process]:
         if self._root is None:
             return []
@@ -649,6 +653,8 @@ class _Run:
         self.export, self.export_problem = _read_export(path, self.limits.export_max_bytes)
 
     async def _shutdown(self, km, client):
+        if self.watchdog is not None:
+            self.watchdog.snapshot()  # descendants leave the tree once the kernel is gone
         try:
             await asyncio.wait_for(km.shutdown_kernel(now=True), 15)
         except Exception:
