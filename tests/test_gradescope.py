@@ -80,8 +80,11 @@ def run_autograder(base: Path, timeout: int = 900) -> subprocess.CompletedProces
     """Run base/source/run_autograder as Gradescope does, python3 being this interpreter."""
     bin_dir = base / "bin"
     bin_dir.mkdir(exist_ok=True)
-    if not (bin_dir / "python3").exists():
-        (bin_dir / "python3").symlink_to(sys.executable)
+    shim = bin_dir / "python3"
+    if not shim.exists():
+        # A script, not a symlink: a symlinked venv interpreter outside its venv loses the venv.
+        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+        shim.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith("HW5_")}
     env[spec.GRADESCOPE_ROOT_ENV_VAR] = str(base)
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', os.defpath)}"
