@@ -201,11 +201,6 @@ def test_reference_namespace_scores_every_auto_item(reference_export):
             assert checks.item_passed(results), (item, _messages(results))
 
 
-def test_missing_message_names_the_fault():
-    assert "not defined" in checks.missing_message("define_model", {"status": "missing"})
-    assert checks.missing_message("define_model", {"status": "error", "error": "E: x"}) == "E: x"
-
-
 def test_missing_namespace_fails_cleanly():
     bundle = analyse.analyse_export(_roundtrip(describe.describe_namespace({})))
     for question in spec.QUESTIONS:

@@ -33,7 +33,7 @@ from hw5.build import STUDENT_DIR, autograder_zip, build_all, student_zip
 from hw5.kit import spec
 from hw5.sandbox import runner
 
-from grading_helpers import ROOT, TEMPLATE, full_scores, grade, scores, solution, write
+from grading_helpers import ROOT, TEMPLATE, full_scores, grade, scores, solution
 
 ZIP = ROOT / "autograder" / autograder_zip.ZIP_NAME
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -166,7 +166,7 @@ def test_run_autograder_without_a_notebook_says_what_to_upload(tmp_path, files):
 
 def test_setup_sh_makes_the_kernel_user_and_keeps_the_source_private():
     setup = autograder_zip.SETUP_SH
-    assert f"useradd --system" in setup and spec.SANDBOX_USER in setup
+    assert "useradd --system" in setup and spec.SANDBOX_USER in setup
     assert "--shell /usr/sbin/nologin" in setup
     assert f"chmod -R a+rX,go-w {autograder_zip.VENV}" in setup
     # The source is made private after everything that reads it.

@@ -68,9 +68,6 @@ class Report:
     def max_score(self) -> float:
         return sum(q.max_score for q in self.questions)
 
-    def by_id(self) -> dict:
-        return {q.question.id: q for q in self.questions}
-
     def to_gradescope(self) -> dict:
         header = [f"{spec.ASSIGNMENT}: autograded {_fmt(self.score)}/{_fmt(self.max_score)}.",
                   f"Written answers ({_fmt(spec.MANUAL_POINTS)} points) are graded by the course "

@@ -33,9 +33,8 @@ def grade_export(export: dict) -> list:
         for item, points in question.items.items():
             try:
                 found = checks.run_item(item, bundle, answers)
-                failed = [r for r in found if not r.passed]
-                passed = bool(found) and not failed
-                messages = [r.message for r in failed]
+                passed = checks.item_passed(found)
+                messages = [r.message for r in found if not r.passed]
                 if passed and item.startswith(LEARNS_PREFIX):
                     if data is None:
                         from hw5.grading.training import prepare_data

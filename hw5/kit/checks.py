@@ -758,19 +758,6 @@ def _reference(reference, *keys):
     return False, None
 
 
-def missing_message(name: str, entry) -> str:
-    """Why a builder / variable entry of the raw export holds no model (student-facing)."""
-    entry = entry if isinstance(entry, dict) else {}
-    status = entry.get("status", "missing")
-    if status == "missing":
-        return f"{name} is not defined: run the cell that defines it, keeping this name"
-    if entry.get("error"):
-        return str(entry["error"])
-    calls = [c for c in entry.get("calls") or [] if isinstance(c, dict)]
-    errors = [c.get("error") for c in calls if c.get("error")]
-    return errors[0] if errors else f"{name} did not produce a model"
-
-
 def run_item(item: str, bundle, reference=None) -> list:
     """The CheckResults that score ``item`` (an item name of spec.QUESTIONS).
 
