@@ -28,11 +28,17 @@ def register(sub) -> None:
 
 
 def grade_command(args) -> int:
-    out = Path(args.output)
+    grade_to_file(Path(args.submission), Path(args.output))
+    return 0
+
+
+def grade_to_file(submission: Path, out: Path) -> dict:
+    """Grade `submission`, write Gradescope's results.json to `out` whatever happens, print the
+    score table; return the results written."""
     try:
         from hw5.grading.pipeline import grade_submission
 
-        report = grade_submission(Path(args.submission))
+        report = grade_submission(Path(submission))
         results = report.to_gradescope()
         table = report.table()
     except Exception as exc:  # the contract: results.json is written whatever happens
@@ -45,4 +51,4 @@ def grade_command(args) -> int:
     if results.get("output"):
         print("\n" + results["output"], file=sys.stderr if table is None else sys.stdout)
     print(f"\nwrote {out}")
-    return 0
+    return results

@@ -281,6 +281,11 @@ P3_KERNEL = (
 )
 P3_OUTPUT_SHAPE = (4, 4)
 
+# The student's ID (a cell at the top of the notebook); P3's numbers are derived from it.
+STUDENT_ID_VARIABLE = "student_id"
+# Every variable the export records as an answer (plain data, not models).
+ANSWER_VARIABLES = (P1_1_VARIABLE, P3_VARIABLE, STUDENT_ID_VARIABLE)
+
 # Old-Keras spellings students copy from tutorials -> what to write instead (Keras 3).
 KERAS3_FIXES = {
     "Argument(s) not recognized: {'lr'": "Keras 3 renamed `lr`: write `SGD(learning_rate=...)`.",
