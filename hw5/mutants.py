@@ -69,12 +69,12 @@ _SGD = "keras.optimizers.SGD(learning_rate=learning_rate)"
 _SGD_M = "keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum)"
 _PARAMS = {"define_model": "learning_rate",
            "define_model_with_momentum": "learning_rate, momentum",
-           "define_model_2_conv": "learning_rate, momentum"}
+           "define_model_2_conv": "learning_rate"}
 
 
 def _source(builder: str, **changes) -> str:
     fields = dict(_DEFAULTS, name=builder, params=_PARAMS[builder],
-                  optimizer=_SGD if builder == "define_model" else _SGD_M)
+                  optimizer=_SGD_M if "momentum" in spec.BUILDERS[builder].params else _SGD)
     fields.update(changes)
     template = _TWO_CONV if spec.BUILDERS[builder].architecture == "two_conv" else _BASELINE
     return template.format(**fields)
@@ -188,9 +188,6 @@ MUTANTS = [
         "        layers.Flatten(),\n        layers.Flatten(),\n", "        layers.Flatten(),\n"),
            "second MaxPooling2D missing", _items(_C, "architecture"),
            ("missing MaxPooling2D(2×2)",)),
-    Mutant("two_conv_momentum_ignored", _C, _source(_C, optimizer=_SGD),
-           "momentum argument never reaches SGD", _items(_C, "optimizer"),
-           ("momentum: you passed 0.9 but the optimizer uses 0",)),
     Mutant("baseline_linear_hidden", _B, _source(_B, hidden="layers.Dense(100)"),
            "hidden Dense without activation", _items(_B, "architecture"),
            ("activation 'relu', found none (linear)",)),
@@ -212,7 +209,7 @@ def define_model_with_momentum(learning_rate, momentum):
 """
 
 _FUNCTIONAL_C = _HEAD + """
-def define_model_2_conv(learning_rate, momentum):
+def define_model_2_conv(learning_rate):
     inputs = keras.Input(shape=(28, 28, 1))
     x = layers.Conv2D(32, (3, 3), activation="relu")(inputs)
     x = layers.MaxPool2D((2, 2))(x)
@@ -223,7 +220,7 @@ def define_model_2_conv(learning_rate, momentum):
     x = layers.Dense(100, activation="relu")(x)
     outputs = layers.Dense(10, activation="softmax")(x)
     model = keras.Model(inputs=inputs, outputs=outputs)
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate, momentum),
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate),
                   loss="categorical_crossentropy", metrics=["accuracy"])
     return model
 """

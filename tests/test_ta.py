@@ -300,7 +300,7 @@ def test_grade_all_scores_names_feedback_and_plots(graded):
         assert sum(float(r[q.id]) for q in AUTO) == float(r["autograded_total"])
     assert rows[TEMPLATE_ID]["email"] == "picard@example.edu; crusher@example.edu"
     m = next(m for m in mutants.MUTANTS if m.name == "momentum_hardcoded")
-    lost = {q.id for q in AUTO if any(item in m.fails for item in q.items)}
+    lost = {q.id for q in AUTO if any(item.id in m.fails for item in q.items)}
     assert all(float(rows[MUTANT_ID][q]) < spec.QUESTIONS_BY_ID[q].points for q in lost)
 
     for k in rows:

@@ -36,8 +36,8 @@ def render(master_nb) -> str:
               "Each autograded question is scored by named checks in the trusted grader:", "",
               "| question | item | points |", "|---|---|---:|"]
     for q in spec.QUESTIONS:
-        for item, pts in q.items.items():
-            lines.append(f"| {q.id} | `{item}` | {_num(pts)} |")
+        for item in q.items:
+            lines.append(f"| {q.id} | `{item.id}` | {_num(item.points)} |")
     lines.append("")
 
     lines += ["## Reference results", "",

@@ -87,7 +87,7 @@ def assemble(items: dict, notes: list) -> Report:
     questions = []
     for q in spec.QUESTIONS:
         results = []
-        for item, points in q.items.items():
+        for item, points in ((i.id, i.points) for i in q.items):
             results.append(items.get(item) or ItemResult(
                 item, points, False, ["Not graded: see the messages at the top."]))
         questions.append(QuestionResult(q, results))

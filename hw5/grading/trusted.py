@@ -30,7 +30,7 @@ def grade_export(export: dict) -> list:
     data = None
     results = []
     for question in spec.QUESTIONS:
-        for item, points in question.items.items():
+        for item, points in ((i.id, i.points) for i in question.items):
             try:
                 found = checks.run_item(item, bundle, answers)
                 passed = checks.item_passed(found)

@@ -560,7 +560,7 @@ def analyse_export(export) -> FactsBundle:
                    for name in spec.TRAINED_VARIABLES},
         answers={name: answers.get(name) if isinstance(answers.get(name), dict)
                  else {"status": "missing", "value": None, "repr": ""}
-                 for name in (spec.P1_1_VARIABLE, spec.P3_VARIABLE)},
+                 for name in spec.ANSWER_VARIABLES},
     )
 
 

@@ -232,7 +232,7 @@ def describe_namespace(ns: dict, clear_session: bool = False) -> dict:
         else:
             variables[name] = describe_variable(name, value)
     answers = {}
-    for name in (spec.P1_1_VARIABLE, spec.P3_VARIABLE):
+    for name in spec.ANSWER_VARIABLES:
         value = ns.get(name, missing)
         answers[name] = ({"status": "missing", "value": None, "repr": ""} if value is missing
                          else describe_answer(value))

@@ -3,7 +3,7 @@ from otter.test_files import test_case
 OK_FORMAT = False
 
 name = "todo1"
-points = 2
+points = 1
 
 @test_case(points=None, hidden=False)
 def test_todo1(model_eta_large):
