@@ -1,16 +1,23 @@
-"""Reference builders, mutants and equivalent spellings of the HW5 builder functions.
+"""Reference builders, mutants and equivalent spellings of the HW5 builder functions, and
+notebook-level mutants.
 
-Used by tests/test_checks.py and by ``hw5 validate``: every mutant must lose the points of the
-items in ``fails`` (and only those), with a message containing each of ``expect``; every
-equivalent spelling must get full marks. ``source`` is the full Python source of a replacement
-builder (imports included): ``load_builder(source, builder)`` turns it into a function.
+Used by tests/test_checks.py, tests/test_grade_mutants.py and by ``hw5 validate``: every mutant
+must lose the points of the items in ``fails`` (and only those), with a message containing each
+of ``expect``; every equivalent spelling must get full marks. ``source`` is the full Python
+source of a replacement builder (imports included): ``load_builder(source, builder)`` turns it
+into a function.
+
+``fails`` lists scored items (``spec.ITEMS`` ids) of the whole notebook: replacing a builder in
+the solution also changes the trained models the notebook builds with it (``model_momentum`` is
+``define_model_with_momentum(0.01, 0.9)``), so their ``variable_*`` items fail when the fault
+shows in those models, and the given ``define_model`` costs the items of the models built with
+it. ``learns_*`` fails whenever the architecture does (grade-time training needs the
+architecture asked for) and where grade-time training fails.
+
+``NOTEBOOK_MUTANTS`` change the solution notebook elsewhere than in a builder (how the models are
+trained); their checks read the fit records of export schema 2.
 
 Trusted side only (not shipped with hw5kit).
-
-Note on ``learns_*``: the frozen and zero-initialisation mutants have the right architecture
-and optimizer, so they keep the architecture/optimizer points and lose only the grade-time
-training item (``learns_<builder>``); the static pre-checks of that item (not frozen, no zero
-kernel) already name the fault, and the engine's training confirms it.
 """
 from __future__ import annotations
 
@@ -103,50 +110,62 @@ class Mutant:
     fault: str
     """What is wrong, in words ("" for an equivalent spelling)."""
     fails: tuple = ()
-    """Items (spec.QUESTIONS item names) that must lose their points; every other item of the
-    builder must keep them. ``learns_*`` items are listed where grade-time training fails."""
+    """Items (``spec.ITEMS`` ids) that must lose their points; every other item keeps them."""
     expect: tuple = ()
     """Substrings that must appear in the failing checks' messages."""
 
 
 def _items(builder, *kinds):
-    return tuple(f"{kind}_{builder}" for kind in kinds)
+    items = tuple(spec.Item(kind, builder, 0).id for kind in kinds)
+    assert all(i in spec.ITEMS for i in items), items
+    return items
+
+
+def _trained(builder):
+    """The variable items of the models the notebook builds with ``builder``."""
+    from hw5.kit.items import builder_of
+
+    return tuple(spec.Item("variable", name, 0).id for name in spec.TRAINED_VARIABLES
+                 if builder_of(name) == builder)
 
 
 _M = "define_model_with_momentum"
 _C = "define_model_2_conv"
 _B = "define_model"
+_ARCH_M = _items(_M, "architecture", "learns") + _trained(_M)
+_ARCH_C = _items(_C, "architecture", "learns") + _trained(_C)
+_GIVEN = "the given define_model was changed"
 
 MUTANTS = [
     Mutant("filters_16", _M, _source(_M, conv='layers.Conv2D(16, (3, 3), activation="relu")'),
-           "16 filters instead of 32", _items(_M, "architecture"), ("32 filters, found 16",)),
+           "16 filters instead of 32", _ARCH_M, ("32 filters, found 16",)),
     Mutant("kernel_5x5", _M, _source(_M, conv='layers.Conv2D(32, (5, 5), activation="relu")'),
-           "5×5 kernel instead of 3×3", _items(_M, "architecture"),
+           "5×5 kernel instead of 3×3", _ARCH_M,
            ("kernel_size 3×3, found 5×5",)),
     Mutant("padding_same", _M,
            _source(_M, conv='layers.Conv2D(32, (3, 3), padding="same", activation="relu")'),
-           "padding 'same' instead of 'valid'", _items(_M, "architecture"),
+           "padding 'same' instead of 'valid'", _ARCH_M,
            ("padding 'valid', found 'same'",)),
     Mutant("no_pooling", _M, _source(_M, pool="layers.Flatten()").replace(
         "        layers.Flatten(),\n        layers.Flatten(),\n", "        layers.Flatten(),\n"),
-           "no MaxPooling2D", _items(_M, "architecture"), ("missing MaxPooling2D(2×2)",)),
+           "no MaxPooling2D", _ARCH_M, ("missing MaxPooling2D(2×2)",)),
     Mutant("dense_128", _M, _source(_M, hidden='layers.Dense(128, activation="relu")'),
-           "hidden Dense with 128 units", _items(_M, "architecture"),
+           "hidden Dense with 128 units", _ARCH_M,
            ("expected 100 units, found 128",)),
     Mutant("sigmoid_hidden", _M, _source(_M, hidden='layers.Dense(100, activation="sigmoid")'),
-           "sigmoid on the hidden Dense layer", _items(_M, "architecture"),
+           "sigmoid on the hidden Dense layer", _ARCH_M,
            ("activation 'relu', found 'sigmoid'",)),
     Mutant("no_softmax", _M, _source(_M, out="layers.Dense(10)"),
-           "output layer without softmax", _items(_M, "architecture"),
+           "output layer without softmax", _ARCH_M,
            ("activation 'softmax', found none (linear)",)),
     Mutant("adam", _M, _source(_M, optimizer="keras.optimizers.Adam(learning_rate=learning_rate)"),
-           "Adam instead of SGD", _items(_M, "optimizer"), ("expected optimizer SGD, found Adam",)),
+           "Adam instead of SGD", _items(_M, "optimizer") + _trained(_M), ("expected optimizer SGD, found Adam",)),
     Mutant("lr_ignored", _M,
            _source(_M, optimizer="keras.optimizers.SGD(learning_rate=0.01, momentum=momentum)"),
            "learning rate hard-coded to 0.01", _items(_M, "optimizer"),
            ("learning_rate: you passed 0.37 but the optimizer uses 0.01",)),
     Mutant("momentum_ignored", _M, _source(_M, optimizer=_SGD),
-           "momentum argument never reaches SGD", _items(_M, "optimizer"),
+           "momentum argument never reaches SGD", _items(_M, "optimizer") + _trained(_M),
            ("momentum: you passed 0.9 but the optimizer uses 0",)),
     Mutant("momentum_hardcoded", _M,
            _source(_M, optimizer="keras.optimizers.SGD(learning_rate=learning_rate, "
@@ -154,43 +173,67 @@ MUTANTS = [
            "momentum hard-coded to 0.9", _items(_M, "optimizer"),
            ("momentum is 0.9 for every call",)),
     Mutant("mse_loss", _M, _source(_M, loss='"mse"'), "mean squared error loss",
-           _items(_M, "optimizer"), ("found 'mean_squared_error'",)),
+           _items(_M, "optimizer") + _trained(_M), ("found 'mean_squared_error'",)),
     Mutant("no_metrics", _M, _source(_M, metrics="[]"), "no accuracy metric",
-           _items(_M, "optimizer"), ("expected 'accuracy' among the metrics",)),
+           _items(_M, "optimizer") + _trained(_M), ("expected 'accuracy' among the metrics",)),
     Mutant("from_logits", _M,
            _source(_M, loss="keras.losses.CategoricalCrossentropy(from_logits=True)"),
-           "from_logits=True on a softmax output", _items(_M, "optimizer"),
+           "from_logits=True on a softmax output", _items(_M, "optimizer") + _trained(_M),
            ("drop from_logits=True",)),
     Mutant("keras2_lr", _M,
            _source(_M, optimizer="keras.optimizers.SGD(lr=learning_rate, momentum=momentum)"),
-           "Keras 2 spelling SGD(lr=...)", _items(_M, "architecture", "optimizer", "learns"),
+           "Keras 2 spelling SGD(lr=...)", _items(_M, "architecture", "optimizer", "learns")
+           + _trained(_M),
            ("Argument(s) not recognized", "SGD(learning_rate=...)")),
     Mutant("frozen", _M, _source(_M).replace("    model.compile(", "    for layer in model.layers:\n"
                                              "        layer.trainable = False\n"
                                              "    model.compile("),
-           "every layer frozen (trainable=False)", _items(_M, "learns"),
+           "every layer frozen (trainable=False)", _items(_M, "learns") + _trained(_M),
            ("frozen layers (trainable=False)",)),
     Mutant("zero_init", _M,
            _source(_M, conv='layers.Conv2D(32, (3, 3), activation="relu", '
                             'kernel_initializer="zeros")',
                    hidden='layers.Dense(100, activation="relu", kernel_initializer="zeros")'),
-           "kernels initialised to zero", _items(_M, "learns"), ("kernel_initializer is Zeros",)),
+           "kernels initialised to zero", _items(_M, "learns") + _trained(_M), ("kernel_initializer is Zeros",)),
     Mutant("uncompiled", _M, _source(_M).split("    model.compile(")[0] + "    return model\n",
-           "model returned without compile()", _items(_M, "optimizer", "learns"),
+           "model returned without compile()", _items(_M, "optimizer", "learns") + _trained(_M),
            ("the model is not compiled",)),
     Mutant("returns_tuple", _M, _source(_M).replace("    return model", "    return model, None"),
-           "returns (model, None)", _items(_M, "architecture", "optimizer", "learns"),
+           "returns (model, None)", _items(_M, "architecture", "optimizer", "learns")
+           + _trained(_M),
            ("returned a tuple",)),
     Mutant("two_conv_32", _C, _source(_C, conv2='layers.Conv2D(32, (3, 3), activation="relu")'),
-           "second Conv2D with 32 filters", _items(_C, "architecture"),
+           "second Conv2D with 32 filters", _ARCH_C,
            ("expected 64 filters, found 32",)),
     Mutant("two_conv_no_second_pool", _C, _source(_C, pool2="layers.Flatten()").replace(
         "        layers.Flatten(),\n        layers.Flatten(),\n", "        layers.Flatten(),\n"),
-           "second MaxPooling2D missing", _items(_C, "architecture"),
+           "second MaxPooling2D missing", _ARCH_C,
            ("missing MaxPooling2D(2×2)",)),
     Mutant("baseline_linear_hidden", _B, _source(_B, hidden="layers.Dense(100)"),
-           "hidden Dense without activation", _items(_B, "architecture"),
-           ("activation 'relu', found none (linear)",)),
+           "hidden Dense without activation", _items(_B, "architecture") + _trained(_B),
+           ("activation 'relu', found none (linear)", _GIVEN)),
+    # Issue 8: what the grader used to give full marks.
+    Mutant("given_mse", _B, _source(_B, loss='"mean_squared_error"'),
+           "the given define_model compiles with mean squared error", _trained(_B),
+           (_GIVEN, "found 'mean_squared_error'")),
+    Mutant("given_frozen", _B, _source(_B).replace(
+        "    model.compile(", "    for layer in model.layers:\n        layer.trainable = False\n"
+                             "    model.compile("),
+           "the given define_model freezes every layer", _trained(_B),
+           (_GIVEN, "frozen layers (trainable=False)")),
+    Mutant("given_zeros", _B, _source(
+        _B, conv='layers.Conv2D(32, (3, 3), activation="relu", kernel_initializer="zeros")',
+        hidden='layers.Dense(100, activation="relu", kernel_initializer="zeros")',
+        out='layers.Dense(10, activation="softmax", kernel_initializer="zeros")'),
+           "the given define_model starts every kernel at zero", _trained(_B),
+           (_GIVEN, "kernel_initializer is Zeros")),
+    Mutant("two_conv_dropout", _C, _source(_C).replace(
+        "        layers.Flatten(),\n", "        layers.Flatten(),\n        layers.Dropout(0.5),\n"),
+           "Dropout(0.5) after Flatten", _ARCH_C, ("extra layer 6 (Dropout 'dropout', rate 0.5)",)),
+    Mutant("two_conv_momentum", _C, _source(
+        _C, optimizer="keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.9)"),
+           "momentum 0.9 added to a plain-SGD builder", _items(_C, "optimizer") + _trained(_C),
+           ("found momentum=0.9", "momentum: expected 0 for model_2_layer, found 0.9")),
 ]
 MUTANTS_BY_NAME = {m.name: m for m in MUTANTS}
 
@@ -275,8 +318,73 @@ EQUIVALENT_SPELLINGS = [
         pool2="layers.MaxPool2D(2)"), ""),
     Mutant("baseline_tf_keras", _B, _source(_B).replace(
         _HEAD, "import tensorflow as tf\nkeras = tf.keras\nlayers = tf.keras.layers\n"), ""),
+    Mutant("reshape_for_flatten", _M, _source(_M).replace(
+        "layers.Flatten()", "layers.Reshape((-1,))"), ""),
+    Mutant("two_conv_reshape_sized", _C, _source(_C).replace(
+        "layers.Flatten()", "layers.Reshape((1600,))"), ""),
+    Mutant("dropout_rate_zero", _C, _source(_C).replace(
+        "        layers.Flatten(),\n", "        layers.Flatten(),\n        layers.Dropout(0.0),\n"),
+           ""),
 ]
-EQUIVALENT_BY_NAME = {m.name: m for m in EQUIVALENT_SPELLINGS}
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook-level mutants: how the models are trained (need the fit records of export schema 2)
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NotebookMutant:
+    """A change to the solution notebook's code cells outside the builders."""
+
+    name: str
+    fault: str
+    edits: tuple = ()
+    """(regex, replacement) pairs applied (``re.M``) to every code cell; each must match."""
+    append: str = ""
+    """Source of a code cell added at the end of the notebook ("" for none)."""
+    fails: tuple = ()
+    """Items (``spec.ITEMS`` ids) that must lose their points; every other item keeps them."""
+    expect: tuple = ()
+    """Substrings that must appear in the failing items' messages."""
+
+
+_ALL_TRAINED = tuple(spec.Item("variable", name, 0).id for name in spec.TRAINED_VARIABLES)
+
+NOTEBOOK_MUTANTS = [
+    NotebookMutant(
+        "refit_eta_large_one_epoch", "a later cell refits history_eta_large with epochs=1",
+        append=("history_eta_large = model_eta_large.fit(x_train, y_train, batch_size=BATCH_SIZE, "
+                "epochs=1, validation_data=(x_test, y_test))\n"),
+        fails=(spec.Item("variable", "model_eta_large", 0).id,),
+        expect=("history_eta_large comes from a fit with epochs=1",
+                f"{spec.EPOCHS + 1} epochs in all")),
+    NotebookMutant(
+        "epochs_hard_set_to_1", "the whole notebook trained with EPOCHS = 1",
+        edits=((r"^EPOCHS = .*$", "EPOCHS = 1"),),
+        fails=_ALL_TRAINED,
+        expect=(f"comes from a fit with epochs=1; train with epochs=EPOCHS ({spec.EPOCHS})",)),
+]
+NOTEBOOK_MUTANTS_BY_NAME = {m.name: m for m in NOTEBOOK_MUTANTS}
+
+
+def apply_notebook_mutant(nb, mutant: NotebookMutant):
+    """A copy of notebook ``nb`` (nbformat node) changed as ``mutant`` says."""
+    import copy
+    import re
+
+    import nbformat
+
+    nb = copy.deepcopy(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for pattern, replacement in mutant.edits:
+        hits = 0
+        for cell in code:
+            cell.source, n = re.subn(pattern, replacement, cell.source, flags=re.M)
+            hits += n
+        if not hits:
+            raise ValueError(f"{mutant.name}: {pattern!r} matches no code cell")
+    if mutant.append:
+        nb.cells.append(nbformat.v4.new_code_cell(mutant.append))
+    return nb
 
 
 def apply_to_notebook(nb, builder: str, source: str):

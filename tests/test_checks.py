@@ -13,17 +13,15 @@ import pytest
 from keras import layers
 
 from hw5 import answer_key
-from hw5.kit import analyse, checks, describe, public, spec
+from hw5.kit import analyse, checks, describe, items, public, spec
+from hw5.kit.analyse_runs import analyse_runs
 from hw5.mutants import (EQUIVALENT_SPELLINGS, MUTANTS, REFERENCE_SOURCES, Mutant,
                          load_builder)
 
-REFERENCE = {spec.P1_1_VARIABLE: answer_key.P1_1_ANSWER, spec.P3_VARIABLE: answer_key.P3_ANSWER}
+from export_helpers import (REFERENCE, describe_ns, model_for, object_ids, reference_namespace,
+                            roundtrip, v2)
 
-
-def _roundtrip(data):
-    return json.loads(json.dumps(data))
-
-
+_roundtrip = roundtrip
 _CACHE: dict = {}
 
 
@@ -50,30 +48,89 @@ def _messages(results) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Builders
+# The whole notebook: every scored item of an export of schema 2 (describe + fit records)
 # ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def reference():
+    ns = reference_namespace()
+    export = v2(describe_ns(ns), ns)
+    keras.backend.clear_session()
+    return export
+
+
+def _mutant_bundle(reference, m: Mutant):
+    """The reference export with ``m``'s builder, and the models the notebook builds with it."""
+    export = json.loads(json.dumps(reference))
+    fn = load_builder(m.source, m.builder)
+    changed = [n for n in spec.TRAINED_VARIABLES if items.builder_of(n) == m.builder]
+    ids = object_ids()
+    for name in changed:
+        try:
+            model = model_for(name, {m.builder: fn})
+            entry = _roundtrip(describe.describe_variable(name, model))
+        except Exception:  # the notebook's cell fails: no model, no fit
+            model, entry = None, {"status": "missing", "error": f"{name} is not defined",
+                                  "model": None}
+        if entry.get("model"):
+            entry["model_object"] = entry["model"]["model_object"] = ids[name]
+            entry["model"]["weight_shapes"] = [list(w.shape) for w in model.weights]
+        else:  # `history = model.fit(...)` fails on what the builder returned
+            entry["model_object"] = None
+            export["fit_calls"] = [f for f in export["fit_calls"] if f["model_object"] != ids[name]]
+            history = spec.TRAINED_VARIABLES[name].history
+            export["histories"][history] = {"status": "missing", "fit_call": None, "error": None}
+        export["variables"][name] = entry
+    base = _reference_bundle(reference)
+    builders = dict(base.builders)
+    builders[m.builder] = _builder_facts(m)
+    variables = dict(base.variables)
+    variables.update({n: analyse.analyse_variable(n, export["variables"][n]) for n in changed})
+    return analyse.FactsBundle(builders, variables, base.answers, analyse_runs(export))
+
+
+def _reference_bundle(reference):
+    if "reference_bundle" not in _CACHE:
+        _CACHE["reference_bundle"] = analyse.analyse_export(reference)
+    bundle = _CACHE["reference_bundle"]
+    return analyse.FactsBundle(bundle.builders, bundle.variables, bundle.answers, bundle.runs)
+
+
+def _graded(bundle) -> dict:
+    return {item.id: checks.run_item(item, bundle, REFERENCE) for item in spec.ITEMS.values()}
+
+
+def _failed_items(graded) -> set:
+    return {item for item, results in graded.items() if not checks.item_passed(results)}
+
+
+def test_reference_export_scores_every_item(reference):
+    graded = _graded(_reference_bundle(reference))
+    assert not _failed_items(graded), {i: _messages(r) for i, r in graded.items()}
+
+
 @pytest.mark.parametrize("builder", list(spec.BUILDERS))
 def test_reference_builder_passes_every_item(builder):
-    items = _items_for(Mutant("reference", builder, REFERENCE_SOURCES[builder], ""))
-    assert set(items) == {f"{k}_{builder}" for k in ("architecture", "optimizer", "learns")}
-    for item, results in items.items():
-        assert checks.item_passed(results), (item, _messages(results))
+    found = _items_for(Mutant("reference", builder, REFERENCE_SOURCES[builder], ""))
+    assert set(found) == set(items.BUILDER_KINDS)
+    for kind, results in found.items():
+        assert checks.item_passed(results), (kind, _messages(results))
         assert all(isinstance(r, checks.CheckResult) and r.message for r in results)
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
-def test_mutant_loses_exactly_its_items(mutant):
-    items = _items_for(mutant)
-    assert _failing(items) == set(mutant.fails)
-    text = "\n".join(_messages(items[item]) for item in mutant.fails)
+def test_mutant_loses_exactly_its_items(reference, mutant):
+    graded = _graded(_mutant_bundle(reference, mutant))
+    assert _failed_items(graded) == set(mutant.fails), \
+        {i: _messages(r) for i, r in graded.items() if not checks.item_passed(r)}
+    text = "\n".join(_messages(graded[item]) for item in mutant.fails)
     for fragment in mutant.expect:
         assert fragment in text, (fragment, text)
 
 
 @pytest.mark.parametrize("spelling", EQUIVALENT_SPELLINGS, ids=lambda m: m.name)
-def test_equivalent_spelling_gets_full_marks(spelling):
-    items = _items_for(spelling)
-    assert not _failing(items), {i: _messages(r) for i, r in items.items()}
+def test_equivalent_spelling_gets_full_marks(reference, spelling):
+    graded = _graded(_mutant_bundle(reference, spelling))
+    assert not _failed_items(graded), {i: _messages(r) for i, r in graded.items()}
 
 
 def _layer_facts(m: Mutant):
@@ -88,7 +145,7 @@ def test_equivalent_spellings_give_identical_facts():
     ref = _layer_facts(Mutant("r", "define_model_with_momentum",
                               REFERENCE_SOURCES["define_model_with_momentum"], ""))
     for name in ("functional", "separate_activation_layers", "int_sizes", "tensorflow_keras",
-                 "no_input_spec", "loss_metric_objects"):
+                 "no_input_spec", "loss_metric_objects", "reshape_for_flatten"):
         m = next(s for s in EQUIVALENT_SPELLINGS if s.name == name)
         facts = _layer_facts(m)
         assert strip(facts) == strip(ref), name
@@ -170,42 +227,22 @@ def test_uncompiled_model_without_input_is_built_and_described():
 # ---------------------------------------------------------------------------------------------
 # The whole namespace: describe_namespace -> JSON -> analyse_export -> run_item
 # ---------------------------------------------------------------------------------------------
-def _reference_namespace():
-    ns = {name: load_builder(src, name) for name, src in REFERENCE_SOURCES.items()}
-    for name, tv in spec.TRAINED_VARIABLES.items():
-        if tv.architecture == "two_conv":
-            ns[name] = ns["define_model_2_conv"](tv.learning_rate)
-        elif tv.momentum:
-            ns[name] = ns["define_model_with_momentum"](tv.learning_rate, tv.momentum)
-        else:
-            ns[name] = ns["define_model"](tv.learning_rate)
-    ns[spec.P1_1_VARIABLE] = f" {answer_key.P1_1_ANSWER.lower()} "
-    ns[spec.P3_VARIABLE] = np.array(answer_key.P3_ANSWER, dtype=np.int64)
-    ns["history"] = object()
-    return ns
-
-
-@pytest.fixture(scope="module")
-def reference_export():
-    export = describe.describe_namespace(_reference_namespace())
-    text = json.dumps(export, allow_nan=False)
+def test_v1_export_scores_every_item_and_says_fits_were_not_recorded():
+    ns = reference_namespace()
+    bundle = analyse.analyse_export(describe_ns(ns))
     keras.backend.clear_session()
-    return json.loads(text)
-
-
-def test_reference_namespace_scores_every_auto_item(reference_export):
-    bundle = analyse.analyse_export(reference_export)
-    for question in spec.QUESTIONS:
-        for item in question.items:
-            results = checks.run_item(item.id, bundle, REFERENCE)
-            assert checks.item_passed(results), (item, _messages(results))
+    for item in spec.ITEMS.values():
+        results = checks.run_item(item, bundle, REFERENCE)
+        assert checks.item_passed(results), (item, _messages(results))
+    variable = spec.ITEMS["variable_model_eta_large"]
+    assert "fit not recorded by this grader version" in items.summary(variable, bundle)
 
 
 def test_missing_namespace_fails_cleanly():
     bundle = analyse.analyse_export(_roundtrip(describe.describe_namespace({})))
     for question in spec.QUESTIONS:
         for item in question.items:
-            results = checks.run_item(item.id, bundle, REFERENCE)
+            results = checks.run_item(item, bundle, REFERENCE)
             assert not checks.item_passed(results), item
             assert "not defined" in _messages(results) or "not set" in _messages(results), item
     assert not checks.item_passed(checks.run_item("no_such_item", bundle))

@@ -25,12 +25,15 @@ process to ~614 MB RSS (~290 MB anonymous + ~320 MB mapped libraries), so
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import ctypes
 import gc
 import json
 import math
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass
 
@@ -43,6 +46,11 @@ NOT_COMPILED = "model is not compiled: call model.compile(...)"
 # Prediction batch: large batches cost memory (a 500-image batch of the baseline's first conv
 # output alone is 43 MB), so predict in training-sized batches.
 PREDICT_BATCH_SIZE = spec.BATCH_SIZE
+# A config is untrusted input: refuse to train something absurdly large.
+MAX_TRAINABLE_PARAMS = 5_000_000
+# Wall time for one model (rebuild + fit + predict); the reference models take 3-8 s on one
+# thread (docs/calibration.md), so this only stops a model that would eat the whole budget.
+MODEL_TIME_LIMIT_S = 60
 
 _M_ARENA_MAX = -8  # glibc mallopt() parameter number (malloc.h)
 _THREADS: int | None = None  # set by configure_runtime, applied once TensorFlow is imported
@@ -198,13 +206,61 @@ def _short(exc: BaseException, limit: int = 500) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+class TrainingTimeout(Exception):
+    """Raised inside fit/predict when one model takes longer than its time limit."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None):
+    """Raise TrainingTimeout in the main thread after ``seconds`` of wall time (Python code
+    runs between batches, so the interrupt lands between two training steps)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _expired(signum, frame):
+        raise TrainingTimeout(f"training took longer than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, _expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _rebuild(keras, config_json: str):
+    """The model of an exported config, after the same guards as ``analyse`` (size, width,
+    exact built-in classes, no embedded arrays) and the grade-time ones (parameter count, no
+    non-trivial constant kernel)."""
+    from hw5.kit import analyse
+
+    problem = analyse.config_problem(config_json)
+    if problem:
+        raise ValueError(problem)
     config = json.loads(config_json)
-    if not isinstance(config, dict):
-        raise ValueError("the model config is not a JSON object")
     # The compile settings come from the exported optimizer / loss, not from the config.
     config.pop("compile_config", None)
-    return keras.saving.deserialize_keras_object(config, safe_mode=True)
+    model = keras.saving.deserialize_keras_object(config, safe_mode=True)
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"the config describes a {type(model).__name__}, not a Keras model")
+    if not model.built or not getattr(model, "inputs", None):
+        model.build((None,) + tuple(spec.IMAGE_SHAPE))
+    problem = analyse.class_problem(model)
+    if problem:
+        raise ValueError(problem)
+    params = model.count_params()
+    if not isinstance(params, int) or params > MAX_TRAINABLE_PARAMS:
+        raise ValueError(f"the model has {params} parameters; the grader trains models of at "
+                         f"most {MAX_TRAINABLE_PARAMS:,}")
+    for layer in model.layers:
+        init = layer.get_config().get("kernel_initializer")
+        constant = analyse.constant_initializer(init)
+        if constant and constant not in ("Zeros", "zeros", "zero", "Constant(0)"):
+            raise ValueError(f"layer '{layer.name}' starts from a constant kernel ({constant}): "
+                             "the grader trains from random initial weights only")
+    return model
 
 
 def _optimizer(keras, config: dict):
@@ -225,8 +281,8 @@ def _loss(keras, loss):
 
 
 def train_and_score(model_export: dict, data: GradeData, seed: int = spec.GRADE_SEED,
-                    *, epochs: int = spec.GRADE_EPOCHS,
-                    batch_size: int = spec.BATCH_SIZE) -> TrainingOutcome:
+                    *, epochs: int = spec.GRADE_EPOCHS, batch_size: int = spec.BATCH_SIZE,
+                    time_limit_s: float | None = MODEL_TIME_LIMIT_S) -> TrainingOutcome:
     """Rebuild, compile, train and score one exported model; never raises."""
     start = time.perf_counter()
 
@@ -245,7 +301,10 @@ def train_and_score(model_export: dict, data: GradeData, seed: int = spec.GRADE_
         return outcome(error=f"unreadable model export: {_short(exc)}")
 
     try:
-        accuracy, error, final_loss = _run(model_export, data, int(seed), epochs, batch_size)
+        with _time_limit(time_limit_s):
+            accuracy, error, final_loss = _run(model_export, data, int(seed), epochs, batch_size)
+    except TrainingTimeout as exc:
+        accuracy, error, final_loss = None, f"{exc}: the grader stopped it", None
     except MemoryError:
         accuracy, error, final_loss = None, "training ran out of memory", None
     except Exception as exc:
@@ -280,8 +339,6 @@ def _run(model_export: dict, data: GradeData, seed: int, epochs: int, batch_size
         model = _rebuild(keras, model_export["config_json"])
     except Exception as exc:
         return None, f"could not rebuild the model from its config: {_short(exc)}", None
-    if not isinstance(model, keras.Model):
-        return None, f"the config describes a {type(model).__name__}, not a Keras model", None
     model.compile(optimizer=optimizer, loss=loss, jit_compile=False)
     try:
         out_shape = tuple(model.outputs[0].shape) if getattr(model, "outputs", None) else None

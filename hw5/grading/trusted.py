@@ -2,57 +2,87 @@
 
 Runs in its own process after the student's kernel has ended. It reads only the export (plain
 JSON written by the student's process, so nothing in it is believed: models are rebuilt from
-their configs and measured here) and writes one ItemResult per scored item.
+their configs and measured here) and writes one ItemResult per scored item of
+``spec.QUESTIONS``, each with the properties it checked (``checks``: name, passed, expected,
+found, message).
+
+Limits of its own: an address-space-independent data limit (``RLIMIT_DATA``, so a model that
+would need more memory fails with MemoryError instead of drawing the container's OOM killer)
+and a wall-time limit per trained model (``training.MODEL_TIME_LIMIT_S``).
 """
 from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 
 from hw5 import answer_key
 from hw5.kit import spec
 
 from .report import ItemResult, items_to_json
 
-LEARNS_PREFIX = "learns_"
-# A config is untrusted input: refuse to train something absurdly large.
-MAX_TRAINABLE_PARAMS = 5_000_000
+# RLIMIT_DATA of this process. TensorFlow alone maps ~1.2 GB of private writable (mostly
+# reserved, untouched) memory; grading the solution peaks near 1.5 GB of it.
+DATA_LIMIT_MB = 3072
+
+
+def limit_resources(data_mb: int = DATA_LIMIT_MB) -> bool:
+    """Cap this process's data segment; False where the platform has no RLIMIT_DATA."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        want = data_mb * 1024 * 1024
+        if hard != resource.RLIM_INFINITY:
+            want = min(want, hard)
+        resource.setrlimit(resource.RLIMIT_DATA, (want, hard))
+        return True
+    except (ImportError, ValueError, OSError, AttributeError):
+        return False
 
 
 def grade_export(export: dict) -> list:
+    """One ItemResult per scored item (see ``grade_export_checks`` for the properties)."""
+    return [result for result, _ in grade_export_checks(export)]
+
+
+def grade_export_checks(export: dict) -> list:
+    """(ItemResult, [CheckResult]) per scored item of spec.QUESTIONS, in order."""
     from hw5.grading.training import configure_runtime
 
     configure_runtime()  # before TensorFlow runs any op: thresholds were calibrated this way
-    from hw5.kit import analyse, checks
+    from hw5.kit import analyse, checks, items
 
     answers = {spec.P1_1_VARIABLE: answer_key.P1_1_ANSWER, spec.P3_VARIABLE: answer_key.P3_ANSWER}
     bundle = analyse.analyse_export(export)
     data = None
-    results = []
+    out = []
     for question in spec.QUESTIONS:
-        for item, points in ((i.id, i.points) for i in question.items):
+        for item in question.items:
             try:
-                found = checks.run_item(item, bundle, answers)
+                found = list(checks.run_item(item, bundle, answers))
                 passed = checks.item_passed(found)
-                messages = [r.message for r in found if not r.passed]
-                if passed and item.startswith(LEARNS_PREFIX):
+                summary = items.summary(item, bundle) if passed else ""
+                if passed and item.kind == "learns":
                     if data is None:
                         from hw5.grading.training import prepare_data
 
                         data = prepare_data()
-                    passed, messages = learns(item[len(LEARNS_PREFIX):], export, bundle, data)
-                elif passed:
-                    messages = [found[0].message if len(found) == 1
-                                else f"all {len(found)} checks passed"]
+                    learned = learns(item.target, export, bundle, data)
+                    found.append(learned)
+                    passed, summary = learned.passed, learned.message
+                messages = [summary] if passed else [r.message for r in found if not r.passed]
             except Exception as exc:  # one broken check costs only its own points
-                passed, messages = False, [f"could not be checked ({type(exc).__name__}: {exc})"]
-            results.append(ItemResult(item, points, passed, messages))
-    return results
+                found = [checks.CheckResult(item.id, False, f"could not be checked "
+                                                            f"({type(exc).__name__}: {exc})")]
+                passed, messages = False, [found[0].message]
+            out.append((ItemResult(item.id, item.points, passed, messages), found))
+    return out
 
 
-def learns(builder_name: str, export: dict, bundle, data) -> tuple:
+def learns(builder_name: str, export: dict, bundle, data):
     """Train the student's model (rebuilt from its config) and compare with the threshold."""
-    from hw5.grading.training import train_and_score
+    from hw5.grading.training import MAX_TRAINABLE_PARAMS, train_and_score
     from hw5.kit import checks
 
     builder = spec.BUILDERS[builder_name]
@@ -60,31 +90,45 @@ def learns(builder_name: str, export: dict, bundle, data) -> tuple:
     calls = [c for c in entry.get("calls") or [] if isinstance(c, dict)]
     index = next((i for i, c in enumerate(calls)
                   if c.get("args") == builder.train_args and c.get("model")), None)
-    if index is None:
-        return False, [f"{builder_name}(**{builder.train_args}) did not return a model, so it "
-                       "could not be trained."]
-    params = bundle.builders[builder_name].calls[index].model.total_params or 0
+    call_text = f"{builder_name}(**{builder.train_args})"
+    if index is None or index >= len(bundle.builders[builder_name].calls):
+        return checks.CheckResult("learns", False, f"{call_text} did not return a model, so it "
+                                                   "could not be trained.")
+    facts = bundle.builders[builder_name].calls[index].model
+    params = facts.total_params if facts is not None and facts.ok else None
+    if params is None:
+        return checks.CheckResult("learns", False, f"{call_text}: the model could not be "
+                                                   "measured, so it was not trained.")
     if params > MAX_TRAINABLE_PARAMS:
-        return False, [f"the model has {params:,} parameters; the grader trains models of at "
-                       f"most {MAX_TRAINABLE_PARAMS:,} (expected "
-                       f"{spec.TOTAL_PARAMS[builder.architecture]:,})."]
+        return checks.CheckResult(
+            "learns", False, f"the model has {params:,} parameters; the grader trains models of "
+                             f"at most {MAX_TRAINABLE_PARAMS:,} (expected "
+                             f"{spec.TOTAL_PARAMS[builder.architecture]:,}).")
     outcome = train_and_score(calls[index]["model"], data)
     if outcome.error:
-        return False, [outcome.error]
-    result = checks.check_learns(outcome.accuracy, spec.ACCURACY_THRESHOLDS[builder_name])
-    return result.passed, [result.message]
+        return checks.CheckResult("learns", False, outcome.error)
+    return checks.check_learns(outcome.accuracy, spec.ACCURACY_THRESHOLDS[builder_name])
+
+
+def to_json(graded: list) -> list:
+    """items.json: ItemResult fields plus the properties checked."""
+    rows = items_to_json([result for result, _ in graded])
+    for row, (_, found) in zip(rows, graded):
+        row["checks"] = [asdict(c) for c in found]
+    return rows
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     export_path, out_path = argv
+    limit_resources()
     with open(export_path, encoding="utf-8") as fh:
         export = json.load(fh)
     if not isinstance(export, dict):
         export = {}
-    results = grade_export(export)
+    graded = grade_export_checks(export)
     with open(out_path, "w", encoding="utf-8") as fh:
-        json.dump(items_to_json(results), fh)
+        json.dump(to_json(graded), fh)
     return 0
 
 

@@ -139,6 +139,11 @@ BUILDERS = {
 }
 
 
+# Builders handed out complete in the template: worth nothing themselves, but the trained models
+# built with them lose their points when the student changes them.
+GIVEN_BUILDERS = ("define_model",)
+
+
 @dataclass(frozen=True)
 class TrainedVariable:
     """A `model_*` / `history_*` pair the notebook trains."""
