@@ -21,9 +21,9 @@ from hw5.kit import spec
 
 from .report import ItemResult, items_to_json
 
-# RLIMIT_DATA of this process. TensorFlow alone maps ~1.2 GB of private writable (mostly
-# reserved, untouched) memory; grading the solution peaks near 1.5 GB of it.
-DATA_LIMIT_MB = 3072
+# RLIMIT_DATA of this process. Grading the solution peaks at ~520 MB of VmData (private
+# writable mappings, TensorFlow's included; RSS ~680 MB), measured 2026-12-03 on 2 cores.
+DATA_LIMIT_MB = 1024
 
 
 def limit_resources(data_mb: int = DATA_LIMIT_MB) -> bool:
@@ -106,7 +106,7 @@ def learns(builder_name: str, export: dict, bundle, data):
                              f"{spec.TOTAL_PARAMS[builder.architecture]:,}).")
     outcome = train_and_score(calls[index]["model"], data)
     if outcome.error:
-        return checks.CheckResult("learns", False, outcome.error)
+        return checks.check_learns(None, spec.ACCURACY_THRESHOLDS[builder_name], outcome.error)
     return checks.check_learns(outcome.accuracy, spec.ACCURACY_THRESHOLDS[builder_name])
 
 

@@ -792,17 +792,19 @@ def _len(x):
 # ---------------------------------------------------------------------------------------------
 def check_learns(accuracy, threshold, error=None, name="learns") -> CheckResult:
     if error or accuracy is None:
-        return CheckResult(name, False, f"grade-time training failed: {error or 'no accuracy'}")
+        return CheckResult(name, False, f"grade-time training failed: {error or 'no accuracy'}",
+                           f"accuracy >= {float(threshold):.2f}", "training failed")
     accuracy, threshold = float(accuracy), float(threshold)
     where = (f"after {spec.GRADE_EPOCHS} epoch on the first {spec.GRADE_TRAIN_IMAGES:,} training "
              f"images (seed {spec.GRADE_SEED}), test accuracy on {spec.GRADE_TEST_IMAGES:,} images")
+    expected, found = f"accuracy >= {threshold:.2f}", f"accuracy {accuracy:.3f}"
     if accuracy >= threshold:
         return CheckResult(name, True, f"{where} is {accuracy:.3f} (at least {threshold:.2f} "
-                                       "needed)")
+                                       "needed)", expected, found)
     return CheckResult(name, False,
                        f"{where} is {accuracy:.3f}, expected at least {threshold:.2f}: check the "
                        "learning rate and momentum reach the optimizer, the activations, and "
-                       "that no layer is frozen or initialised to zero")
+                       "that no layer is frozen or initialised to zero", expected, found)
 
 
 # ---------------------------------------------------------------------------------------------

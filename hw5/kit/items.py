@@ -242,11 +242,11 @@ def summary(item, bundle) -> str:
                 return (f"{_model_text(facts, spec.ARCHITECTURES[bspec.architecture])}: "
                         + " → ".join(l.describe() for l in spec.ARCHITECTURES[bspec.architecture]))
             if item.kind == "optimizer":
-                args = " and ".join(bspec.params)
+                args = " and ".join(bspec.params) + (" arguments" if len(bspec.params) > 1
+                                                     else " argument")
                 extra = "" if "momentum" in bspec.params else ", momentum 0"
-                return (f"{facts.optimizer.class_name} with the {args} arguments for every "
-                        f"call{extra}, {_loss_text(facts.loss)}, metrics include "
-                        f"{spec.METRIC}")
+                return (f"{facts.optimizer.class_name} with the {args} of every call{extra}, "
+                        f"{_loss_text(facts.loss)}, metrics include {spec.METRIC}")
             return "compiled, every layer trainable, random initial kernels, architecture as asked"
     except Exception:  # noqa: BLE001 - a summary is a courtesy
         pass
