@@ -5,6 +5,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from hw5.kit import spec
@@ -145,3 +146,21 @@ def test_other_loss_and_optimizer_spellings(training, models):
         [keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(3)]).to_json())
     out = training.train_and_score(wrong_shape, small)
     assert out.accuracy is None and "output shape" in out.error
+
+
+def test_one_model_cannot_take_the_whole_budget(training, data, models):
+    out = training.train_and_score(models.reference_export(MOMENTUM), data, time_limit_s=0.5)
+    assert out.accuracy is None and "took longer than 0.5 s: the grader stopped it" in out.error
+    assert out.seconds < 5
+
+
+def test_rebuild_reapplies_the_guards(training, data, models):
+    import keras
+
+    export = models.reference_export("define_model")
+    pretrained = keras.Sequential([
+        keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(),
+        keras.layers.Dense(10, activation="softmax", kernel_initializer=keras.initializers.Constant(
+            np.full((784, 10), 0.01, dtype="float32")))])
+    out = training.train_and_score(dict(export, config_json=pretrained.to_json()), data)
+    assert out.accuracy is None and "embeds arrays of numbers" in out.error
