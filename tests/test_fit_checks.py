@@ -255,3 +255,11 @@ def test_failing_item_lists_every_failing_property_first_mismatch_first(base):
     layers = next(r for r in results if r.name == "layers")
     assert "extra layer 6 (Dropout 'dropout', rate 0.5)" in layers.message
     keras.backend.clear_session()
+
+
+def test_schema_2_must_report_weight_shapes(base):
+    export = _variant(base)
+    del export["variables"]["model_eta_small"]["model"]["weight_shapes"]
+    graded = _grade(export)
+    assert _failed(graded) == {V["model_eta_small"]}
+    assert "does not report the model's weights" in _text(graded[V["model_eta_small"]])

@@ -274,9 +274,14 @@ def check_total_params(facts, expected_layers) -> CheckResult:
 
 
 @_never_raises
-def check_weight_shapes(facts) -> CheckResult:
-    """The live model's weights (reported by the kernel) are those its config describes."""
+def check_weight_shapes(facts, required=False) -> CheckResult:
+    """The live model's weights (reported by the kernel) are those its config describes;
+    ``required``: an export of schema 2 must report them."""
     exported, rebuilt = facts.exported_weight_shapes, facts.weight_shapes
+    if exported is None and required:
+        return CheckResult("weight_shapes", False, "the export does not report the model's "
+                                                   "weights, so it cannot be checked",
+                           "weight shapes", "none")
     if exported is None:
         return CheckResult("weight_shapes", True, "weight shapes not reported (older export)")
     if rebuilt is not None and [tuple(s) for s in exported] == [tuple(s) for s in rebuilt]:
@@ -394,13 +399,14 @@ def architecture_checks(facts, architecture: str) -> list:
             check_total_params(facts, layers)]
 
 
-def training_checks(facts) -> list:
+def training_checks(facts, weights_required=False) -> list:
     """Can this model learn at all: every layer trainable, kernels not constant, and the live
     model's weights are those of its config."""
     rebuilt = check_model_rebuilt(facts)
     if not rebuilt.passed:
         return [rebuilt]
-    return [check_not_frozen(facts), check_no_constant_init(facts), check_weight_shapes(facts)]
+    return [check_not_frozen(facts), check_no_constant_init(facts),
+            check_weight_shapes(facts, weights_required)]
 
 
 # ---------------------------------------------------------------------------------------------

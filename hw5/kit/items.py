@@ -138,7 +138,7 @@ def variable_item(variable, bundle=None) -> list:
             results.append(C.check_momentum_value(facts, tv.momentum, variable.name))
         results += [C.check_nesterov(facts, variable.name), C.check_optimizer_extras(facts),
                     C.check_loss(facts), C.check_metrics(facts)]
-    results += C.training_checks(facts)
+    results += C.training_checks(facts, bundle is not None and bundle.runs.recorded)
     if bundle is not None:
         results += R.fit_checks(bundle.runs, variable)
     return _unique(results)
