@@ -248,6 +248,7 @@ def test_failing_item_lists_every_failing_property_first_mismatch_first(base):
     model = load_builder(m.source, m.builder)(0.01)
     entry = json.loads(json.dumps(describe.describe_variable("model_2_layer", model)))
     entry["model_object"] = IDS["model_2_layer"]
+    entry["model"]["weight_shapes"] = [list(w.shape) for w in model.weights]
     export["variables"]["model_2_layer"] = entry
     results = _grade(export)[V["model_2_layer"]]
     failing = [r.name for r in results if not r.passed]
