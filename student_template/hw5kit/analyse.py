@@ -2,15 +2,20 @@
 
 Runs in the trusted grading process (and, for the public checks, in the student's kernel). The
 export is untrusted data: every model is rebuilt from ``config_json`` with
-``keras.models.model_from_json`` (Keras' safe mode stays on), and every architectural fact
-(layers, output shapes, parameter counts, frozen layers, initializers) is read from the
-*rebuilt* model, never from numbers the student's process reported. Optimizer, loss and
-metrics come from the serialized compile configuration.
+``keras.models.model_from_json`` (Keras' safe mode stays on) after the guards of
+``config_problem`` (size, layer width, exact built-in Keras classes, no embedded arrays), and
+every architectural fact (layers, output shapes, parameter counts, frozen layers, initializers,
+weight shapes) is read from the *rebuilt* model, never from numbers the student's process
+reported. Optimizer, loss and metrics come from the serialized compile configuration
+(``analyse_compile``); how the models were trained and the data prepared from the fit records
+(``analyse_runs``).
 
-Facts are small dataclasses (``dataclasses.asdict`` turns them into plain JSON data). Equivalent
-spellings give identical facts: ``keras.Input`` vs ``input_shape=``, functional vs Sequential,
-``MaxPool2D`` vs ``MaxPooling2D``, an ``Activation``/``ReLU``/``Softmax`` layer vs
-``activation=``, tuple vs int sizes, ``tf.keras`` vs ``keras``, loss/metric objects vs strings.
+Every layer of the model is kept (a Dropout or BatchNormalization the assignment does not ask
+for is a layer like any other), except layers that provably do nothing: ``Identity`` and the
+dropout family at rate 0. Equivalent spellings give identical facts: ``keras.Input`` vs
+``input_shape=``, functional vs Sequential, ``MaxPool2D`` vs ``MaxPooling2D``, an
+``Activation``/``ReLU``/``Softmax`` layer vs ``activation=``, ``Reshape((-1,))`` vs ``Flatten``,
+tuple vs int sizes, ``tf.keras`` vs ``keras``, loss/metric objects vs strings.
 
 Nothing here raises on bad input: a model that cannot be rebuilt gives ``ModelFacts(ok=False,
 error=...)``.
@@ -19,26 +24,26 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass, field
 
 from . import spec
+from .analyse_compile import (ACCURACY_ALIASES, LOSS_ALIASES, OptimizerFacts,  # noqa: F401
+                              as_float, canonical_loss, canonical_metric, canonical_metrics,
+                              optimizer_facts, snake)
+from .analyse_guards import (MAX_CONFIG_CHARS, MAX_LAYER_WIDTH, class_problem,  # noqa: F401
+                             config_problem, flat_layers)
+from .analyse_runs import RunFacts, analyse_runs
 
-# Layers that change nothing at inference and are left out of the effective layer list.
-IGNORED_LAYERS = {"InputLayer", "Dropout", "SpatialDropout1D", "SpatialDropout2D",
-                  "SpatialDropout3D", "GaussianDropout", "AlphaDropout", "Identity"}
+# Layers that do nothing (at any rate, or at rate 0 for the dropout family).
+NO_OP_LAYERS = {"Identity"}
+DROPOUT_LAYERS = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+                  "GaussianDropout", "AlphaDropout", "GaussianNoise"}
 # Activation layers folded into the preceding conv / dense layer.
 ACTIVATION_LAYERS = {"Activation", "ReLU", "Softmax", "LeakyReLU", "ELU"}
-
-LOSS_ALIASES = {"mse": "mean_squared_error", "mae": "mean_absolute_error",
-                "mape": "mean_absolute_percentage_error",
-                "msle": "mean_squared_logarithmic_error"}
-ACCURACY_ALIASES = {"accuracy", "acc", "categorical_accuracy"}
+# Initializers that start every unit of a kernel identical (no symmetry breaking).
+CONSTANT_INITIALIZERS = {"Zeros", "zeros", "zero", "Ones", "ones", "one", "Constant", "constant"}
 
 _MAX_ERROR = 600
-# Guards against configs crafted to exhaust memory when rebuilt (far above any honest answer).
-MAX_CONFIG_CHARS = 2_000_000
-MAX_LAYER_WIDTH = 10_000  # units / filters of one layer
 
 
 # ---------------------------------------------------------------------------------------------
@@ -72,27 +77,14 @@ class LayerFacts:
     """Class names of the activation layers folded into this one."""
     trainable: bool = True
     """False when the layer (or the whole model) was frozen."""
-    zero_init: bool = False
-    """True when the kernel initializer is Zeros or Constant(0)."""
+    constant_kernel: str | None = None
+    """The kernel initializer when it starts every unit identical (``Zeros``, ``Constant(0.5)``)."""
+    detail: str = ""
+    """What an ``other`` layer does, for messages (``rate 0.5``)."""
 
     def label(self) -> str:
         """``layer 3 (Conv2D 'conv2d_1')``, for messages."""
         return f"layer {self.position} ({self.class_name} '{self.name}')"
-
-
-@dataclass
-class OptimizerFacts:
-    """What the serialized optimizer says."""
-
-    class_name: str | None
-    """Optimizer class (``SGD``, ``Adam``, ...)."""
-    learning_rate: float | None
-    """The stored learning rate (float32 precision), None for a schedule."""
-    momentum: float | None
-    """SGD momentum, None when the optimizer has none."""
-    nesterov: bool | None
-    schedule: str | None = None
-    """Class name of a learning-rate schedule, when one was passed."""
 
 
 @dataclass
@@ -108,11 +100,17 @@ class ModelFacts:
     """Input shape without the batch dimension."""
     layers: list = field(default_factory=list)
     """Effective layers (``LayerFacts``)."""
+    ignored: list = field(default_factory=list)
+    """Labels of the layers left out because they do nothing (``Dropout(0)``, ``Identity``)."""
     total_params: int | None = None
     frozen: list = field(default_factory=list)
     """Labels of the layers with weights that are not trainable."""
-    zero_init: list = field(default_factory=list)
-    """Labels of the layers whose kernel starts at zero."""
+    constant_init: list = field(default_factory=list)
+    """``label: initializer`` of the layers whose kernel starts constant (zeros included)."""
+    weight_shapes: list | None = None
+    """Shapes of the rebuilt model's weights, in order."""
+    exported_weight_shapes: list | None = None
+    """What the student's kernel reported for the live model (schema 2), None when absent."""
     compiled: bool = False
     optimizer: OptimizerFacts | None = None
     loss: str | None = None
@@ -148,6 +146,8 @@ class VariableFacts:
     """``ok``, ``missing``, ``error`` or ``not_a_model`` (as in the export)."""
     error: str | None
     model: ModelFacts | None = None
+    model_object: int | None = None
+    """Tracker id of the live model (schema 2): ties the variable to the fits made on it."""
 
 
 @dataclass
@@ -158,10 +158,14 @@ class FactsBundle:
     variables: dict
     answers: dict
     """The export's answers, as they are (``{"status", "value", "repr"}`` per variable)."""
+    runs: RunFacts = field(default_factory=lambda: RunFacts(recorded=False))
+    """Fit calls, histories and data (export schema 2)."""
+    cache: dict = field(default_factory=dict, repr=False)
+    """Item results computed once per export (``checks.run_item``)."""
 
 
 # ---------------------------------------------------------------------------------------------
-# Helpers
+# Layers of the rebuilt model
 # ---------------------------------------------------------------------------------------------
 def _short(text: str) -> str:
     text = str(text)
@@ -172,11 +176,6 @@ def _exc(exc: BaseException) -> str:
     return _short(f"{type(exc).__name__}: {exc}")
 
 
-def _snake(name: str) -> str:
-    name = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", str(name))
-    return name.lower()
-
-
 def _tuple(value):
     if value is None:
         return None
@@ -185,68 +184,11 @@ def _tuple(value):
     return (value,)
 
 
-def _float(value):
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if math.isfinite(out) else None
-
-
-def _foreign_objects(node):
-    """(class_name, module) of every serialized object outside Keras."""
-    found = []
-    if isinstance(node, dict):
-        if "class_name" in node and "config" in node and "module" in node:
-            module = node.get("module")
-            cls = node.get("class_name")
-            builtin_fn = module == "builtins" and cls == "function"
-            keras_module = module is not None and (module == "keras"
-                                                   or str(module).startswith("keras."))
-            if not (builtin_fn or keras_module):
-                found.append((str(cls), str(module if module is not None else "__main__")))
-        for value in node.values():
-            found.extend(_foreign_objects(value))
-    elif isinstance(node, list):
-        for value in node:
-            found.extend(_foreign_objects(value))
-    return found
-
-
-def _too_wide(node) -> int:
-    """The largest units/filters value above MAX_LAYER_WIDTH in the config, else 0."""
-    worst = 0
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in ("units", "filters") and isinstance(value, (int, float)) \
-                    and value > MAX_LAYER_WIDTH:
-                worst = max(worst, int(value))
-            else:
-                worst = max(worst, _too_wide(value))
-    elif isinstance(node, list):
-        for value in node:
-            worst = max(worst, _too_wide(value))
-    return worst
-
-
-def _flat_layers(model):
-    """model.layers, with nested models expanded, InputLayers kept (filtered later)."""
-    import keras
-
-    out = []
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            out.extend(_flat_layers(layer))
-        else:
-            out.append(layer)
-    return out
-
-
 def _activation_name(fn) -> str:
     if fn is None:
         return "linear"
     name = getattr(fn, "__name__", None) or type(fn).__name__
-    return _snake(name)
+    return snake(name)
 
 
 def _activation_of_layer(layer) -> str | None:
@@ -276,32 +218,64 @@ def _output_shape(layer):
     return tuple(None if d is None else int(d) for d in tuple(shape)[1:])
 
 
-def _zero_initializer(layer) -> bool:
+def _input_shape(layer):
     try:
-        init = layer.get_config().get("kernel_initializer")
+        shape = layer.input.shape
     except Exception:
-        return False
+        return None
+    return tuple(None if d is None else int(d) for d in tuple(shape)[1:])
+
+
+def constant_initializer(init) -> str | None:
+    """``Zeros`` / ``Constant(0.5)`` when ``init`` (serialized) starts a kernel constant."""
     if isinstance(init, str):
-        return init.lower() in ("zeros", "zero")
-    if isinstance(init, dict):
-        cls = init.get("class_name")
-        if cls in ("Zeros", "zeros"):
-            return True
-        if cls == "Constant":
-            return _float((init.get("config") or {}).get("value")) == 0.0
+        return init if init in CONSTANT_INITIALIZERS else None
+    if not isinstance(init, dict) or init.get("class_name") not in CONSTANT_INITIALIZERS:
+        return None
+    cls = str(init.get("class_name"))
+    if cls.lower() == "constant":
+        value = as_float((init.get("config") or {}).get("value"))
+        return f"Constant({value:g})" if value is not None else "Constant(...)"
+    return cls
+
+
+def _is_no_op(cls: str, cfg: dict) -> bool:
+    if cls in NO_OP_LAYERS:
+        return True
+    if cls in DROPOUT_LAYERS:
+        rate = as_float(cfg.get("rate", cfg.get("stddev")))
+        return rate == 0.0
     return False
 
 
-def _effective_layers(model) -> list:
-    layers = []
+def _flattens(layer, out_shape) -> bool:
+    """A Reshape that turns each example into one vector does what Flatten does."""
+    in_shape = _input_shape(layer)
+    if out_shape is None or in_shape is None or len(out_shape) != 1 or None in in_shape:
+        return False
+    return out_shape[0] == math.prod(in_shape)
+
+
+def _other_detail(cls: str, cfg: dict) -> str:
+    for key in ("rate", "stddev", "units", "filters", "target_shape"):
+        if key in cfg:
+            return f"{key} {cfg[key]}"
+    return ""
+
+
+def _effective_layers(model) -> tuple:
+    """(effective layers, labels of the no-op layers left out)."""
+    layers, ignored = [], []
     position = 0
     model_trainable = bool(getattr(model, "trainable", True))
-    for layer in _flat_layers(model):
+    for layer in flat_layers(model):
         cls = type(layer).__name__
         if cls == "InputLayer":
             continue
         position += 1
-        if cls in IGNORED_LAYERS:
+        cfg = layer.get_config()
+        if _is_no_op(cls, cfg):
+            ignored.append(f"layer {position} ({cls} '{layer.name}')")
             continue
         out_shape = _output_shape(layer)
         if cls in ACTIVATION_LAYERS:
@@ -315,9 +289,8 @@ def _effective_layers(model) -> list:
                 prev.folded.append(cls)
                 continue
             layers.append(LayerFacts(position, cls, layer.name, "other", out_shape, 0,
-                                     activation=act))
+                                     activation=act, detail=f"activation {act}"))
             continue
-        cfg = layer.get_config()
         try:
             params = int(layer.count_params())
         except Exception:
@@ -331,98 +304,23 @@ def _effective_layers(model) -> list:
             facts.strides = _tuple(cfg.get("strides"))
             facts.padding = str(cfg.get("padding")).lower()
             facts.activation = _activation_name(getattr(layer, "activation", None))
-            facts.zero_init = _zero_initializer(layer)
         elif cls == "MaxPooling2D":
             facts.kind = "pool"
             facts.pool_size = _tuple(cfg.get("pool_size"))
             facts.strides = _tuple(cfg.get("strides")) or facts.pool_size
             facts.padding = str(cfg.get("padding")).lower()
-        elif cls == "Flatten":
+        elif cls == "Flatten" or (cls == "Reshape" and _flattens(layer, out_shape)):
             facts.kind = "flatten"
         elif cls == "Dense":
             facts.kind = "dense"
             facts.units = cfg.get("units")
             facts.activation = _activation_name(getattr(layer, "activation", None))
-            facts.zero_init = _zero_initializer(layer)
-        layers.append(facts)
-    return layers
-
-
-# ---------------------------------------------------------------------------------------------
-# Compile configuration -> canonical facts
-# ---------------------------------------------------------------------------------------------
-def canonical_loss(loss) -> str | None:
-    """'categorical_crossentropy' for every spelling of plain categorical cross-entropy."""
-    if loss is None:
-        return None
-    if isinstance(loss, str):
-        name = _snake(loss)
-        return LOSS_ALIASES.get(name, name)
-    if isinstance(loss, dict):
-        cls = loss.get("class_name")
-        cfg = loss.get("config")
-        if cls == "function" and isinstance(cfg, str):
-            return canonical_loss(cfg)
-        if cls == "LossFunctionWrapper" and isinstance(cfg, dict):
-            inner = cfg.get("fn")
-            name = canonical_loss(inner) if inner is not None else "loss_function_wrapper"
         else:
-            name = LOSS_ALIASES.get(_snake(cls), _snake(cls))
-        if not isinstance(cfg, dict):
-            return name
-        extras = []
-        if cfg.get("from_logits"):
-            extras.append("from_logits=True")
-        smoothing = _float(cfg.get("label_smoothing"))
-        if smoothing:
-            extras.append(f"label_smoothing={smoothing:g}")
-        return f"{name}({', '.join(extras)})" if extras else name
-    if isinstance(loss, (list, tuple)):
-        return "[" + ", ".join(str(canonical_loss(item)) for item in loss) + "]"
-    return f"unrecognised ({type(loss).__name__})"
-
-
-def canonical_metric(metric) -> str:
-    if isinstance(metric, str):
-        name = _snake(metric)
-    elif isinstance(metric, dict):
-        cls, cfg = metric.get("class_name"), metric.get("config")
-        name = _snake(cfg) if cls == "function" and isinstance(cfg, str) else _snake(cls)
-    else:
-        return f"unrecognised ({type(metric).__name__})"
-    return "accuracy" if name in ACCURACY_ALIASES else name
-
-
-def canonical_metrics(metrics) -> list:
-    if metrics is None:
-        return []
-    if isinstance(metrics, dict):  # per-output metrics
-        metrics = [m for value in metrics.values()
-                   for m in (value if isinstance(value, (list, tuple)) else [value])]
-    if not isinstance(metrics, (list, tuple)):
-        metrics = [metrics]
-    return [canonical_metric(m) for m in metrics]
-
-
-def optimizer_facts(serialized) -> OptimizerFacts | None:
-    """Facts from ``keras.optimizers.serialize(opt)`` (or a string such as 'sgd')."""
-    if serialized is None:
-        return None
-    if isinstance(serialized, str):
-        return OptimizerFacts(serialized.upper() if serialized.lower() == "sgd" else serialized,
-                              None, None, None)
-    if not isinstance(serialized, dict):
-        return OptimizerFacts(f"unrecognised ({type(serialized).__name__})", None, None, None)
-    cfg = serialized.get("config") if isinstance(serialized.get("config"), dict) else {}
-    lr = cfg.get("learning_rate")
-    schedule = None
-    if isinstance(lr, dict):
-        schedule = str(lr.get("class_name"))
-        lr = None
-    momentum = cfg.get("momentum") if "momentum" in cfg else None
-    nesterov = cfg.get("nesterov") if "nesterov" in cfg else None
-    return OptimizerFacts(str(serialized.get("class_name")), _float(lr), _float(momentum),
-                          None if nesterov is None else bool(nesterov), schedule)
+            facts.detail = _other_detail(cls, cfg)
+        if "kernel_initializer" in cfg:
+            facts.constant_kernel = constant_initializer(cfg.get("kernel_initializer"))
+        layers.append(facts)
+    return layers, ignored
 
 
 # ---------------------------------------------------------------------------------------------
@@ -439,35 +337,33 @@ def analyse_model(model_export) -> ModelFacts:
         return ModelFacts(False, f"the model could not be analysed: {_exc(exc)}")
 
 
+def _weight_shapes(value):
+    if not isinstance(value, list) or len(value) > 1000:
+        return None
+    shapes = []
+    for shape in value:
+        if not isinstance(shape, list) or not all(isinstance(d, int) for d in shape):
+            return None
+        shapes.append(tuple(shape))
+    return shapes
+
+
 def _analyse_model(model_export) -> ModelFacts:
     if not isinstance(model_export, dict) or not isinstance(model_export.get("config_json"), str):
         return ModelFacts(False, "the export holds no model configuration")
-    if len(model_export["config_json"]) > MAX_CONFIG_CHARS:
-        return ModelFacts(False, "the model configuration is too large to be graded")
+    problem = config_problem(model_export["config_json"])
     try:
         config = json.loads(model_export["config_json"])
-        if not isinstance(config, dict):
-            raise ValueError("not a JSON object")
-    except Exception as exc:
-        return ModelFacts(False, f"the model configuration is not valid JSON ({_exc(exc)})")
-
+    except Exception:
+        config = None
+    if not isinstance(config, dict):
+        return ModelFacts(False, problem or "the model configuration is not valid JSON")
     compile_config = config.pop("compile_config", None)
     facts = ModelFacts(True, class_name=str(config.get("class_name")))
+    facts.exported_weight_shapes = _weight_shapes(model_export.get("weight_shapes"))
     _compile_facts(facts, model_export, compile_config)
-
-    too_wide = _too_wide(config)
-    if too_wide:
-        facts.ok = False
-        facts.error = (f"a layer has {too_wide:,} units or filters (more than "
-                       f"{MAX_LAYER_WIDTH:,}): the grader does not rebuild models that large")
-        return facts
-    foreign = sorted(set(_foreign_objects(config)))
-    if foreign:
-        names = ", ".join(f"{cls} (from {module})" for cls, module in foreign)
-        facts.ok = False
-        facts.error = (f"the model uses custom or non-Keras objects that the grader cannot "
-                       f"rebuild: {names}. Use the built-in keras.layers (Conv2D, MaxPooling2D, "
-                       "Flatten, Dense) and string activations such as activation='relu'.")
+    if problem:
+        facts.ok, facts.error = False, problem
         return facts
     try:
         import keras
@@ -488,13 +384,17 @@ def _analyse_model(model_export) -> ModelFacts:
         facts.error = f"the model could not be built for {spec.IMAGE_SHAPE} inputs: {_exc(exc)}"
         return facts
     try:
-        facts.layers = _effective_layers(model)
+        problem = class_problem(model)
+        facts.layers, facts.ignored = _effective_layers(model)
         facts.total_params = int(model.count_params())
+        facts.weight_shapes = [tuple(int(d) for d in w.shape) for w in model.weights]
     except Exception as exc:
-        facts.ok = False
-        facts.error = f"the model's layers could not be measured: {_exc(exc)}"
+        problem = f"the model's layers could not be measured: {_exc(exc)}"
+    if problem:
+        facts.ok, facts.error = False, problem
     facts.frozen = [l.label() for l in facts.layers if l.params and not l.trainable]
-    facts.zero_init = [l.label() for l in facts.layers if l.zero_init]
+    facts.constant_init = [f"{l.label()}: {l.constant_kernel}" for l in facts.layers
+                           if l.constant_kernel]
     return facts
 
 
@@ -543,9 +443,14 @@ def analyse_variable(name: str, variable_export) -> VariableFacts:
     if not isinstance(variable_export, dict):
         return VariableFacts(name, "missing", None)
     model = variable_export.get("model")
+    model_object = variable_export.get("model_object")
+    if model_object is None and isinstance(model, dict):
+        model_object = model.get("model_object")
     return VariableFacts(name, str(variable_export.get("status", "error")),
                          _opt_str(variable_export.get("error")),
-                         analyse_model(model) if model is not None else None)
+                         analyse_model(model) if model is not None else None,
+                         model_object if isinstance(model_object, int)
+                         and not isinstance(model_object, bool) else None)
 
 
 def analyse_export(export) -> FactsBundle:
@@ -561,6 +466,7 @@ def analyse_export(export) -> FactsBundle:
         answers={name: answers.get(name) if isinstance(answers.get(name), dict)
                  else {"status": "missing", "value": None, "repr": ""}
                  for name in spec.ANSWER_VARIABLES},
+        runs=analyse_runs(export),
     )
 
 

@@ -1,0 +1,254 @@
+"""Scored items (``spec.Item``: kind, target, points) -> the CheckResults that decide them.
+
+``run_item(item, bundle, reference)`` dispatches on ``item.kind`` and ``item.target``:
+
+- ``architecture`` / ``optimizer`` / ``learns`` of a builder (``spec.BUILDERS``): the models its
+  probe calls return. ``learns`` holds only the static pre-checks (compiled, trainable, kernels
+  not constant, the architecture item passing); the grading engine adds the training run.
+- ``variable`` (``spec.TRAINED_VARIABLES``): the trained model as a whole (architecture, every
+  compile setting, trainability), how it was trained (``run_checks``), and whether the given
+  code it depends on is unchanged.
+- ``answer``: the written answers, against reference answers passed in by the trusted side.
+
+Results are computed once per export: they are cached in ``bundle.cache``. An item passes when
+all its checks pass; ``summary`` says in one line what a passing item verified.
+"""
+from __future__ import annotations
+
+from . import checks as C
+from . import run_checks as R
+from . import spec
+
+BUILDER_KINDS = ("architecture", "optimizer", "learns")
+
+
+def item_passed(results) -> bool:
+    return bool(results) and all(r.passed for r in results)
+
+
+def _unique(results) -> list:
+    out = []
+    for r in results:
+        if all((r.name, r.message) != (o.name, o.message) for o in out):
+            out.append(r)
+    return out
+
+
+def builder_of(variable: str) -> str:
+    """The builder the notebook makes ``variable``'s model with."""
+    tv = spec.TRAINED_VARIABLES[variable]
+    return next(name for name, b in spec.BUILDERS.items()
+                if b.architecture == tv.architecture
+                and ("momentum" in b.params) == bool(tv.momentum))
+
+
+# ---------------------------------------------------------------------------------------------
+# Builders
+# ---------------------------------------------------------------------------------------------
+def builder_items(builder) -> dict:
+    """kind (``architecture``, ``optimizer``, ``learns``) -> CheckResults, for one
+    ``analyse.BuilderFacts``."""
+    bspec = spec.BUILDERS[builder.name]
+    defined = C.check_builder_defined(builder)
+    if not defined.passed:
+        return {kind: [defined] for kind in BUILDER_KINDS}
+    calls = C.check_builder_calls(builder)
+    first = next((c.model for c in builder.calls if c.model is not None), None)
+    if first is None:
+        return {kind: [calls] for kind in BUILDER_KINDS}
+    pre = [] if calls.passed else [calls]
+
+    architecture = pre + C.architecture_checks(first, bspec.architecture)
+
+    compiled = C.check_builder_compiled(builder)
+    optimizer = pre + [compiled]
+    if compiled.passed:
+        optimizer.append(C.check_optimizer_class(first))
+        if "learning_rate" in bspec.params:
+            optimizer.append(C.check_learning_rate_honoured(builder))
+        optimizer.append(C.check_momentum_honoured(builder) if "momentum" in bspec.params
+                         else C.check_no_momentum(builder))
+        optimizer += [C.check_builder_nesterov(builder), C.check_optimizer_extras(first),
+                      C.check_loss(first), C.check_metrics(first)]
+
+    learns = pre + [compiled] + C.training_checks(first)
+    if item_passed(architecture):
+        learns.append(C.CheckResult("architecture", True, "the architecture is as asked"))
+    else:
+        learns.append(C.CheckResult(
+            "architecture", False, "grade-time training needs the architecture asked for: fix "
+                                   "the architecture first (see its item)",
+            "the architecture asked for", "a different architecture"))
+    return {"architecture": _unique(architecture), "optimizer": _unique(optimizer),
+            "learns": _unique(learns)}
+
+
+def _builder_results(bundle, name) -> dict:
+    key = ("builder", name)
+    if key not in bundle.cache:
+        bundle.cache[key] = builder_items(bundle.builders[name])
+    return bundle.cache[key]
+
+
+# ---------------------------------------------------------------------------------------------
+# Trained models
+# ---------------------------------------------------------------------------------------------
+def _missing(defined, variable, bundle):
+    """Why the variable is missing, naming the builder when the builder is what failed."""
+    if bundle is None or variable.status != "missing":
+        return defined
+    builder = bundle.builders.get(builder_of(variable.name))
+    if builder is None or builder.status == "ok" and all(c.model for c in builder.calls):
+        return defined
+    cause = builder.error or next((c.error for c in builder.calls if c.error), None) \
+        or f"{builder.name} is not defined"
+    return C.CheckResult("defined", False,
+                         f"{variable.name} is not defined because {builder.name} failed "
+                         f"({cause}): fix {builder.name}, then run the cell that trains "
+                         f"{variable.name}", "a trained model", f"{builder.name} failed")
+
+
+def _given_code(variable, bundle) -> list:
+    out = []
+    builder = builder_of(variable.name)
+    if builder in spec.GIVEN_BUILDERS:
+        results = [r for kind in BUILDER_KINDS for r in _builder_results(bundle, builder)[kind]]
+        out.append(R.check_given_builder(builder, results))
+    if bundle.runs.recorded:
+        out.append(R.check_given_data(bundle.runs))
+    return out
+
+
+def variable_item(variable, bundle=None) -> list:
+    """The CheckResults of ``variable_<name>`` for one ``analyse.VariableFacts``; with the
+    export's ``bundle``, also the given code it depends on and how it was trained."""
+    tv = spec.TRAINED_VARIABLES[variable.name]
+    defined = C.check_variable_defined(variable)
+    if not defined.passed:
+        return [_missing(defined, variable, bundle)]
+    facts = variable.model
+    results = _given_code(variable, bundle) if bundle is not None else []
+    results += C.architecture_checks(facts, tv.architecture)
+    compiled = C.check_compiled(facts)
+    results.append(compiled)
+    if compiled.passed:
+        results.append(C.check_optimizer_class(facts))
+        if facts.optimizer and facts.optimizer.class_name == spec.OPTIMIZER:
+            results.append(C.check_learning_rate_value(facts, tv.learning_rate, variable.name))
+            results.append(C.check_momentum_value(facts, tv.momentum, variable.name))
+        results += [C.check_nesterov(facts, variable.name), C.check_optimizer_extras(facts),
+                    C.check_loss(facts), C.check_metrics(facts)]
+    results += C.training_checks(facts, bundle is not None and bundle.runs.recorded)
+    if bundle is not None:
+        results += R.fit_checks(bundle.runs, variable)
+    return _unique(results)
+
+
+# ---------------------------------------------------------------------------------------------
+# Items
+# ---------------------------------------------------------------------------------------------
+def _reference(reference, *keys):
+    for key in keys:
+        if key in reference:
+            return True, reference[key]
+    return False, None
+
+
+def _answer(item, bundle, reference) -> list:
+    if item.target == spec.P1_1_VARIABLE:
+        found, answer = _reference(reference, spec.P1_1_VARIABLE, item.id)
+        if not found:
+            return [C.CheckResult("p1_1", False, "no reference answer given to the check")]
+        return [C.check_p1_1(bundle.answers.get(spec.P1_1_VARIABLE), answer)]
+    if item.target in (spec.P3_VARIABLE, "p3"):
+        found, answer = _reference(reference, spec.P3_VARIABLE, "p3", item.id)
+        if not found:
+            return [C.CheckResult("p3", False, "no reference answer given to the check")]
+        return [C.check_p3(bundle.answers.get(spec.P3_VARIABLE), answer)]
+    return [C.CheckResult(item.id, False, f"unknown answer {item.target!r}")]
+
+
+def _compute(item, bundle, reference) -> list:
+    if item.kind == "answer":
+        return _answer(item, bundle, reference or {})
+    if item.kind == "variable" and item.target in spec.TRAINED_VARIABLES:
+        return variable_item(bundle.variables[item.target], bundle)
+    if item.kind in BUILDER_KINDS and item.target in spec.BUILDERS:
+        return _builder_results(bundle, item.target)[item.kind]
+    return [C.CheckResult("item", False, f"unknown item {item.id!r}")]
+
+
+def run_item(item, bundle, reference=None) -> list:
+    """The CheckResults that score ``item`` (a ``spec.Item``, or its id in ``spec.ITEMS``).
+
+    ``bundle`` is an ``analyse.FactsBundle``; ``reference`` maps answer names to the reference
+    answers (trusted side only). Computed once per bundle.
+    """
+    if isinstance(item, str):
+        item = spec.ITEMS.get(item, item)
+    if not isinstance(item, spec.Item):
+        return [C.CheckResult("item", False, f"unknown item {item!r}")]
+    key = ("item", item.id)
+    if key not in bundle.cache:
+        try:
+            bundle.cache[key] = _compute(item, bundle, reference)
+        except Exception as exc:  # noqa: BLE001 - one broken item costs only its own points
+            bundle.cache[key] = [C.CheckResult(item.id, False, f"{item.id}: the checks could not "
+                                               f"run ({type(exc).__name__}: {exc})")]
+    return bundle.cache[key]
+
+
+# ---------------------------------------------------------------------------------------------
+# What a passing item verified, in one line
+# ---------------------------------------------------------------------------------------------
+def _loss_text(loss) -> str:
+    return str(loss).replace("_crossentropy", " cross-entropy").replace("_", " ")
+
+
+def _model_text(facts, layers) -> str:
+    return f"{len(layers)} layers as asked, {C._n(facts.total_params)} parameters"
+
+
+def _optimizer_text(facts) -> str:
+    opt = facts.optimizer
+    momentum = C._n(opt.momentum or 0.0)
+    return f"{opt.class_name} lr {C._n(opt.learning_rate)}, momentum {momentum}"
+
+
+def _fit_text(runs, variable) -> str:
+    if not runs.recorded:
+        return R.NOT_RECORDED
+    calls = runs.calls_on(variable.model_object)
+    epochs = sum(c.epochs_run for c in calls)
+    split = f" in {len(calls)} fit calls" if len(calls) > 1 else ""
+    return (f"fit: {epochs} epochs{split}, batch {spec.BATCH_SIZE}, {C._n(runs.mnist_train)} "
+            f"images, validation on the {C._n(runs.mnist_test)} test images")
+
+
+def summary(item, bundle) -> str:
+    """One short line saying what a passing ``item`` verified."""
+    try:
+        if item.kind == "variable":
+            variable = bundle.variables[item.target]
+            tv = spec.TRAINED_VARIABLES[item.target]
+            facts = variable.model
+            return (f"{_model_text(facts, spec.ARCHITECTURES[tv.architecture])}, "
+                    f"{_optimizer_text(facts)}, {_loss_text(facts.loss)}, "
+                    f"{_fit_text(bundle.runs, variable)}")
+        if item.kind in BUILDER_KINDS:
+            bspec = spec.BUILDERS[item.target]
+            facts = next(c.model for c in bundle.builders[item.target].calls if c.model)
+            if item.kind == "architecture":
+                return (f"{_model_text(facts, spec.ARCHITECTURES[bspec.architecture])}: "
+                        + " → ".join(l.describe() for l in spec.ARCHITECTURES[bspec.architecture]))
+            if item.kind == "optimizer":
+                args = " and ".join(bspec.params) + (" arguments" if len(bspec.params) > 1
+                                                     else " argument")
+                extra = "" if "momentum" in bspec.params else ", momentum 0"
+                return (f"{facts.optimizer.class_name} with the {args} of every call{extra}, "
+                        f"{_loss_text(facts.loss)}, metrics include {spec.METRIC}")
+            return "compiled, every layer trainable, random initial kernels, architecture as asked"
+    except Exception:  # noqa: BLE001 - a summary is a courtesy
+        pass
+    results = run_item(item, bundle)
+    return "; ".join(r.message for r in results) if results else "passed"
