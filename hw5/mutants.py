@@ -230,6 +230,10 @@ MUTANTS = [
     Mutant("two_conv_dropout", _C, _source(_C).replace(
         "        layers.Flatten(),\n", "        layers.Flatten(),\n        layers.Dropout(0.5),\n"),
            "Dropout(0.5) after Flatten", _ARCH_C, ("extra layer 6 (Dropout 'dropout', rate 0.5)",)),
+    Mutant("l2_regularizer", _M, _source(
+        _M, hidden='layers.Dense(100, activation="relu", kernel_regularizer="l2")'),
+           "L2 regularization on the hidden layer", _ARCH_M,
+           ("kernel_regularizer=L2 is not asked for",)),
     Mutant("two_conv_momentum", _C, _source(
         _C, optimizer="keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.9)"),
            "momentum 0.9 added to a plain-SGD builder", _items(_C, "optimizer") + _trained(_C),

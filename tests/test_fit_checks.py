@@ -264,3 +264,18 @@ def test_schema_2_must_report_weight_shapes(base):
     graded = _grade(export)
     assert _failed(graded) == {V["model_eta_small"]}
     assert "does not report the model's weights" in _text(graded[V["model_eta_small"]])
+
+
+@pytest.mark.parametrize("garbage", [
+    {"schema": 2, "fit_calls": "no", "histories": [], "data": 3, "mnist_sizes": None},
+    {"schema": 2, "fit_calls": [None, {"call": True}, {"call": 1, "epochs": "ten",
+                                                       "x_shape": [-1, "a"],
+                                                       "validation_data_shapes": 5}],
+     "histories": {"history": {"status": "ok", "fit_call": 1}}, "fit_stand_in": "yes"},
+])
+def test_malformed_fit_records_fail_cleanly(garbage):
+    bundle = analyse.analyse_export(garbage)
+    assert bundle.runs.recorded and not bundle.runs.fit_stand_in
+    for name in NAMES:
+        results = checks.run_item(V[name], bundle, REFERENCE)
+        assert not checks.item_passed(results) and _text(results)

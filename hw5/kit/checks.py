@@ -225,6 +225,10 @@ def check_layer_settings(facts, expected_layers) -> CheckResult:
                 problems.append(f"{found.label()}: {what}: {fix}")
                 expected.append(f"{attr} {_size(want) if isinstance(want, tuple) else want}")
                 found_parts.append(f"{attr} {_size(got) if isinstance(got, tuple) else got}")
+        for key, value in found.extras.items():
+            problems.append(f"{found.label()}: {key}={value} is not asked for: remove it")
+            expected.append(f"no {key}")
+            found_parts.append(f"{key} {value}")
         if exp.kind == "pool" and found.strides is not None and found.pool_size is not None \
                 and tuple(found.strides) != tuple(found.pool_size):
             problems.append(f"{found.label()}: expected strides equal to the pool size "

@@ -40,6 +40,9 @@ DROPOUT_LAYERS = {"Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDro
                   "GaussianDropout", "AlphaDropout", "GaussianNoise"}
 # Activation layers folded into the preceding conv / dense layer.
 ACTIVATION_LAYERS = {"Activation", "ReLU", "Softmax", "LeakyReLU", "ELU"}
+# Layer settings that change what a conv / dense layer learns, unset by default.
+LAYER_EXTRAS = ("kernel_regularizer", "bias_regularizer", "activity_regularizer",
+                "kernel_constraint", "bias_constraint")
 # Initializers that start every unit of a kernel identical (no symmetry breaking).
 CONSTANT_INITIALIZERS = {"Zeros", "zeros", "zero", "Ones", "ones", "one", "Constant", "constant"}
 
@@ -81,6 +84,8 @@ class LayerFacts:
     """The kernel initializer when it starts every unit identical (``Zeros``, ``Constant(0.5)``)."""
     detail: str = ""
     """What an ``other`` layer does, for messages (``rate 0.5``)."""
+    extras: dict = field(default_factory=dict)
+    """Settings of ``LAYER_EXTRAS`` the layer has (``{"kernel_regularizer": "L2"}``)."""
 
     def label(self) -> str:
         """``layer 3 (Conv2D 'conv2d_1')``, for messages."""
@@ -239,6 +244,12 @@ def constant_initializer(init) -> str | None:
     return cls
 
 
+def _object_name(serialized) -> str:
+    if isinstance(serialized, dict):
+        return str(serialized.get("class_name"))
+    return str(serialized)
+
+
 def _is_no_op(cls: str, cfg: dict) -> bool:
     if cls in NO_OP_LAYERS:
         return True
@@ -319,6 +330,8 @@ def _effective_layers(model) -> tuple:
             facts.detail = _other_detail(cls, cfg)
         if "kernel_initializer" in cfg:
             facts.constant_kernel = constant_initializer(cfg.get("kernel_initializer"))
+        facts.extras = {key: _object_name(cfg[key]) for key in LAYER_EXTRAS
+                        if cfg.get(key) is not None}
         layers.append(facts)
     return layers, ignored
 
