@@ -64,3 +64,28 @@ def test_equivalent_spellings_get_full_marks(tmp_path, repo, grading):
                           ("functional", "functional_two_conv", "baseline_tf_keras"))
     results = grading.grade(grading.write_nb(nb, tmp_path / "hw5.ipynb"))
     assert grading.scores(results) == grading.full_scores(), results["tests"]
+
+
+def test_a_notebook_past_the_grading_deadline_is_a_student_timeout(tmp_path, repo, grading):
+    """The coordinator's whole-grade deadline stops the notebook (and its kernel): the student
+    gets a timeout, grade-all shows a student timeout, not a grader error."""
+    import psutil
+
+    from hw5.grading import pipeline
+    from hw5.grading.report import to_gradescope
+    from hw5.grading.results import NOTEBOOK_TIMEOUT
+    from hw5.ta import grade_all as ga
+    from hw5.ta.exports import Submission
+
+    pid_file = tmp_path / "kernel.pid"
+    nb = grading.add_cell(repo.solution(), "import os, time\n"
+                          f"open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+                          "time.sleep(100)", index=1)
+    path = grading.write_nb(nb, tmp_path / "hw5.ipynb")
+    result = pipeline.grade_submission(path, deadline_s=pipeline.TRUSTED_RESERVE_S + 45)
+    assert result.status == NOTEBOOK_TIMEOUT and result.score == 0
+    assert "did not finish" in result.messages[-1]
+    pid = int(pid_file.read_text())
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    row = ga.row_from_results(Submission("1", [], path), to_gradescope(result), skipped=False)
+    assert row.status == NOTEBOOK_TIMEOUT

@@ -78,12 +78,15 @@ def make_export(folder: Path, repo) -> Path:
     for d in subs.values():
         d.mkdir(parents=True)
     (top / "submission_metadata.yml").write_text(METADATA, encoding="utf-8")
-    nbformat.write(repo.solution(), str(subs[SOLUTION_ID] / spec.NOTEBOOK_NAME))
+    solution = repo.solution()
+    solution.cells.append(nbformat.v4.new_code_cell(f"{spec.STUDENT_ID_VARIABLE} = '1001'"))
+    nbformat.write(solution, str(subs[SOLUTION_ID] / spec.NOTEBOOK_NAME))
     template = repo.template()
     nbformat.write(template, str(subs[TEMPLATE_ID] / "my hw5 (1).ipynb"))
     m = next(m for m in mutants.MUTANTS if m.name == "momentum_hardcoded")
-    nbformat.write(mutants.apply_to_notebook(repo.solution(), m.builder, m.source),
-                   str(subs[MUTANT_ID] / spec.NOTEBOOK_NAME))
+    mutant = mutants.apply_to_notebook(repo.solution(), m.builder, m.source)
+    mutant.cells.append(nbformat.v4.new_code_cell(f"{spec.STUDENT_ID_VARIABLE} = 9999"))
+    nbformat.write(mutant, str(subs[MUTANT_ID] / spec.NOTEBOOK_NAME))
     nbformat.write(template, str(subs[MUTANT_ID] / "scratch copy.ipynb"))
     (subs[CORRUPT_ID] / spec.NOTEBOOK_NAME).write_text('{"cells": [{"cell_type": "code", "sour',
                                                         encoding="utf-8")
@@ -292,7 +295,12 @@ def test_grade_all_scores_names_feedback_and_plots(graded):
     assert total[TEMPLATE_ID] == 0
     assert 0 < total[MUTANT_ID] < spec.AUTO_POINTS
     assert total[CORRUPT_ID] == 0 and rows[CORRUPT_ID]["notes"]
-    assert rows[SOLUTION_ID]["status"] == "ok"
+    assert rows[CORRUPT_ID]["status"] == NOT_A_NOTEBOOK
+    # graded in full; the committed solution was never run, so its saved outputs are empty
+    assert rows[SOLUTION_ID]["status"] == ga.NOTES and rows[SOLUTION_ID]["notes"] == ""
+    assert "no saved outputs" in rows[SOLUTION_ID]["staff_notes"]
+    assert spec.STUDENT_ID_VARIABLE not in rows[SOLUTION_ID]["staff_notes"]  # '1001' is right
+    assert "9999" in rows[MUTANT_ID]["staff_notes"]  # submitted by 3001
     assert "2 notebooks submitted" in rows[MUTANT_ID]["notes"]
     for k, r in rows.items():
         assert r["name"] == NAMES[k]

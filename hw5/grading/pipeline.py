@@ -103,19 +103,39 @@ def _child_env() -> dict:
 
 
 def run_step(module: str, args: list, timeout: float) -> Step:
-    """Run `python -m module *args` with a wall-clock limit."""
+    """Run `python -m module *args` with a wall-clock limit; on timeout the step's whole process
+    tree goes (a kernel the sandbox started must not outlive it)."""
     start = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", module, *map(str, args)], env=_child_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        proc = subprocess.run([sys.executable, "-m", module, *map(str, args)], env=_child_env(),
-                              capture_output=True, text=True, timeout=max(1.0, timeout))
+        _out, err = proc.communicate(timeout=max(1.0, timeout))
     except subprocess.TimeoutExpired:
+        _kill_tree(proc.pid)
+        proc.communicate()
         return Step(False, True, f"python -m {module} stopped after {timeout:.0f} s",
                     time.monotonic() - start)
     seconds = time.monotonic() - start
     if proc.returncode != 0:
-        tail = " | ".join((proc.stderr or "").strip().splitlines()[-_STDERR_TAIL:]) or "no output"
+        tail = " | ".join((err or "").strip().splitlines()[-_STDERR_TAIL:]) or "no output"
         return Step(False, False, f"python -m {module} exited {proc.returncode}: {tail}", seconds)
     return Step(True, seconds=seconds)
+
+
+def _kill_tree(pid: int) -> None:
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+        family = parent.children(recursive=True) + [parent]
+    except psutil.Error:
+        return
+    for p in family:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(family, timeout=5)
 
 
 def run_sandbox(path: Path, tmp: Path, budget_s: float) -> SandboxOutcome:
