@@ -4,11 +4,14 @@ notebooks) in parallel, exactly as `hw5 grade` does one.
 Writes, under OUTDIR:
   results/<id>.json   the Gradescope results.json of each submission
   feedback/<id>.txt   the score table and every question's output, for the student
-  grades.csv          one row per submission: students, per-question autograded scores, total
+  grades.csv          one row per submission: students, per-question autograded scores, total,
+                      status, notes (student and staff), staff_notes (ID mismatch, evidence)
   histogram.png       totals; question_means.png: mean score / max per autograded question
 
-A submission whose results/<id>.json exists is not graded again unless --force. Nothing a
-submission contains stops the batch: a worker that crashes or raises leaves a zero row with a note.
+Every row is read from the result model each results.json carries (`hw5.grading.report.
+from_gradescope`), never from message text. A submission whose results/<id>.json exists is not
+graded again unless --force. Nothing a submission contains stops the batch: a worker that crashes
+or raises leaves a zero row with status "error" and a staff note.
 """
 from __future__ import annotations
 
