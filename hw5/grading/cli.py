@@ -1,7 +1,6 @@
 """`hw5 grade SUBMISSION.ipynb -o results.json`: always writes a valid Gradescope results.json."""
 from __future__ import annotations
 
-import sys
 import traceback
 from pathlib import Path
 

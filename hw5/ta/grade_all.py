@@ -348,7 +348,8 @@ def summary(rows: list, outdir: Path) -> str:
         lines.append(f"{len(rows)} submissions ({len(graded)} graded now, "
                      f"{len(rows) - len(graded)} from an earlier run); autograded total: mean "
                      f"{statistics.fmean(totals):.2f}, median {statistics.median(totals):g}, "
-                     f"min {number(min(totals))}, max {number(max(totals))} (of {number(spec.AUTO_POINTS)})")
+                     f"min {number(min(totals))}, max {number(max(totals))} "
+                     f"(of {number(spec.AUTO_POINTS)})")
     problems = [r for r in rows if r.status in (ERROR, NO_NOTEBOOK, *STUDENT_STATUSES)]
     if problems:
         lines.append(f"{len(problems)} to look at: " + ", ".join(
