@@ -108,13 +108,16 @@ def test_one_writer_and_an_internal_error_is_the_same_model(tmp_path, monkeypatc
 
     monkeypatch.setattr(pipeline, "grade_submission", broken)
     out = tmp_path / "deep" / "results.json"
-    written = cli.grade_to_file(tmp_path / "missing.ipynb", out, submitter_ids=("1",))
+    written = cli.grade_to_file(tmp_path / "missing.ipynb", out, submitter_ids=("1",),
+                                messages=["2 notebooks submitted (a.ipynb, b.ipynb); only "
+                                          "a.ipynb was graded."])
     assert json.loads(out.read_text(encoding="utf-8")) == written
     result = report.from_gradescope(written)
     assert result.status == INTERNAL_ERROR and result.score == 0
     assert result.staff_notes == ["RuntimeError: disk on fire"]
     assert [q.question.id for q in result.questions] == [q.id for q in spec.QUESTIONS]
     assert "could not grade" in written["output"] and "disk on fire" not in written["output"]
+    assert result.messages[0].startswith("2 notebooks submitted")
     assert list(out.parent.iterdir()) == [out]  # no temporary file left behind
 
 

@@ -33,9 +33,11 @@ def internal_error_result(exc: BaseException) -> SubmissionResult:
         staff_notes=[f"{type(exc).__name__}: {exc}"])
 
 
-def grade_to_file(submission, out, *, submitter_ids=()) -> dict:
+def grade_to_file(submission, out, *, submitter_ids=(), messages=()) -> dict:
     """Grade `submission`, write Gradescope's results.json to `out` whatever happens, print the
-    score table; return the results written."""
+    score table; return the results written. `submitter_ids`: the submitters' student ids (a
+    staff note when the notebook's `student_id` is none of them); `messages`: what the caller
+    tells the student first (e.g. which of several notebooks was graded)."""
     try:
         from hw5.grading.pipeline import grade_submission
 
@@ -43,6 +45,7 @@ def grade_to_file(submission, out, *, submitter_ids=()) -> dict:
     except Exception as exc:  # the contract: results.json is written whatever happens
         traceback.print_exc()
         result = internal_error_result(exc)
+    result.messages[:0] = list(messages)
     results = write_results(result, Path(out))
     print(score_table(result))
     print("\n" + results["output"])
