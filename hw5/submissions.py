@@ -1,13 +1,11 @@
 """Finding and reading a submitted notebook: the one rule for which file of a submission is
 graded (Gradescope's entry and `hw5 grade-all` both use it), and a lenient reader of notebook
-JSON that never trusts the file (the sandbox, the saved-output evidence and `export-written`).
+JSON that never trusts the file (the saved-output evidence, `export-written`, the sandbox).
 
-The rule (`pick_notebook`):
-  (a) only files whose name ends in ``.ipynb``, in any letter case;
-  (b) never AppleDouble ``._*`` files, hidden files or anything inside a hidden folder or
-      ``__MACOSX/`` (or ``__pycache__/``);
-  (c) a file named ``hw5.ipynb`` (any case) if there is one, else the first candidate; candidates
-      are ordered by depth, then by path, so a file at the top wins over one in a subfolder.
+The rule (`pick_notebook`): only files whose names end in ``.ipynb`` (any case) count; hidden
+files and folders (which include macOS AppleDouble ``._*`` files and ``.ipynb_checkpoints/``) and
+anything under ``__MACOSX/`` are ignored. ``hw5.ipynb`` (any case; the shallowest one) wins, else
+the first notebook in sorted order (shallowest first).
 """
 from __future__ import annotations
 
@@ -16,47 +14,49 @@ from pathlib import Path, PurePosixPath
 
 from hw5.kit import spec
 
-NOTEBOOK_SUFFIX = ".ipynb"
-IGNORED_FOLDERS = {"__MACOSX", "__pycache__"}
-_SHOWN_FILES = 5
+IGNORED_FOLDERS = {"__MACOSX"}
+SHOWN_FILES = 10  # files listed when the submission holds no notebook
 
 
-def is_candidate(rel: str) -> bool:
-    """Whether the file at relative posix path `rel` may be the submitted notebook."""
-    parts = PurePosixPath(rel).parts
-    return (bool(parts) and parts[-1].lower().endswith(NOTEBOOK_SUFFIX)
-            and not any(p.startswith(".") or p in IGNORED_FOLDERS for p in parts))
+def is_candidate(rel) -> bool:
+    """Whether the file at relative path `rel` may be the submitted notebook."""
+    rel = PurePosixPath(str(rel).replace("\\", "/"))
+    return (rel.name.lower().endswith(".ipynb")
+            and not any(part.startswith(".") or part in IGNORED_FOLDERS for part in rel.parts))
 
 
-def candidates(folder) -> list:
-    """Relative posix paths of the notebooks in `folder` that the rule considers, in its order."""
-    folder = Path(folder)
-    found = [p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()]
-    return sorted((rel for rel in found if is_candidate(rel)),
-                  key=lambda rel: (rel.count("/"), rel))
-
-
-def pick_notebook(folder) -> tuple:
-    """(path of the notebook to grade or None, a note for the student and the staff: "" when
-    the choice was obvious)."""
+def notebooks_in(folder) -> list[PurePosixPath]:
+    """The notebooks of `folder` (relative paths) in the order the rule ranks them."""
     folder = Path(folder)
     if not folder.is_dir():
-        return None, f"no folder {folder.name}/"
-    notebooks = candidates(folder)
+        return []
+    found = [PurePosixPath(p.relative_to(folder).as_posix()) for p in folder.rglob("*")]
+    found = [rel for rel in found if is_candidate(rel) and (folder / rel).is_file()]
+    return sorted(found, key=lambda rel: (len(rel.parts), rel.as_posix()))
+
+
+def pick_notebook(folder) -> tuple[Path | None, str]:
+    """(the notebook to grade or None, a note for the student: which one was graded among
+    several, or what to upload when there is none; "" when there is exactly one)."""
+    folder = Path(folder)
+    notebooks = notebooks_in(folder)
     if not notebooks:
-        files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-        shown = ", ".join(files[:_SHOWN_FILES]) + (
-            f" and {len(files) - _SHOWN_FILES} more" if len(files) > _SHOWN_FILES else "")
-        return None, (f"No .ipynb file in the submission (files: {shown})." if files
-                      else "No .ipynb file in the submission (it is empty).")
-    preferred = [rel for rel in notebooks
-                 if PurePosixPath(rel).name.lower() == spec.NOTEBOOK_NAME.lower()]
+        return None, _no_notebook_note(folder)
+    preferred = [rel for rel in notebooks if rel.name.lower() == spec.NOTEBOOK_NAME.lower()]
     chosen = (preferred or notebooks)[0]
     note = ""
     if len(notebooks) > 1:
-        note = (f"{len(notebooks)} notebooks submitted ({', '.join(notebooks)}); only {chosen} "
+        note = (f"Your submission holds {len(notebooks)} notebooks; only {chosen.as_posix()} "
                 "was graded.")
     return folder / chosen, note
+
+
+def _no_notebook_note(folder: Path) -> str:
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) \
+        if folder.is_dir() else []
+    seen = ", ".join(files[:SHOWN_FILES]) + (", ..." if len(files) > SHOWN_FILES else "")
+    return (f"No notebook found in your submission (received: {seen or 'no files'}). "
+            f"Upload {spec.NOTEBOOK_NAME}, the .ipynb file itself, and resubmit.")
 
 
 # ---------------------------------------------------------------------------------------------

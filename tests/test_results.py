@@ -109,7 +109,7 @@ def test_one_writer_and_an_internal_error_is_the_same_model(tmp_path, monkeypatc
     monkeypatch.setattr(pipeline, "grade_submission", broken)
     out = tmp_path / "deep" / "results.json"
     written = cli.grade_to_file(tmp_path / "missing.ipynb", out, submitter_ids=("1",),
-                                messages=["2 notebooks submitted (a.ipynb, b.ipynb); only "
+                                messages=["Your submission holds 2 notebooks; only "
                                           "a.ipynb was graded."])
     assert json.loads(out.read_text(encoding="utf-8")) == written
     result = report.from_gradescope(written)
@@ -117,7 +117,7 @@ def test_one_writer_and_an_internal_error_is_the_same_model(tmp_path, monkeypatc
     assert result.staff_notes == ["RuntimeError: disk on fire"]
     assert [q.question.id for q in result.questions] == [q.id for q in spec.QUESTIONS]
     assert "could not grade" in written["output"] and "disk on fire" not in written["output"]
-    assert result.messages[0].startswith("2 notebooks submitted")
+    assert result.messages[0].startswith("Your submission holds 2")
     assert list(out.parent.iterdir()) == [out]  # no temporary file left behind
 
 
@@ -218,3 +218,13 @@ def test_score_table():
     assert set(lines[1]) == {"-"} and set(lines[-2]) == {"-"}
     assert lines[-1].split()[:4] == ["autograded", "total", "10.25", "12"]
     assert lines[-1].endswith(KERNEL_DIED)
+
+
+def test_fallback_for_a_submission_without_a_notebook(tmp_path):
+    from hw5.grading.results import NOT_A_NOTEBOOK
+
+    written = cli.write_results(cli.fallback_results("No notebook found in your submission.",
+                                                     NOT_A_NOTEBOOK), tmp_path / "results.json")
+    result = report.from_gradescope(json.loads((tmp_path / "results.json").read_text("utf-8")))
+    assert result.status == NOT_A_NOTEBOOK and result.score == 0 and not result.staff_notes
+    assert "No notebook found" in written["output"]

@@ -1,103 +1,53 @@
-"""Which file of a submission is graded (one rule for Gradescope and grade-all) and the lenient
-notebook reader (fast)."""
+"""The one rule for which notebook of a submission is graded (Gradescope and grade-all)."""
 from __future__ import annotations
 
-import json
-
-import nbformat
 import pytest
 
-from hw5.submissions import UnreadableNotebook, cell_source, pick_notebook, read_notebook
-from hw5.ta import exports
+from hw5.submissions import pick_notebook
 
 
-def _folder(tmp_path, *names):
-    root = tmp_path / "submission"
-    root.mkdir()
+def _folder(tmp_path, names):
     for name in names:
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("{}", encoding="utf-8")
-    return root
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"{}")
+    return tmp_path
 
 
-@pytest.mark.parametrize("names, chosen, several", [
-    (["HW5.IPYNB"], "HW5.IPYNB", False),  # any letter case
-    (["._hw5.ipynb", "hw5.ipynb"], "hw5.ipynb", False),  # AppleDouble sorts first, never chosen
-    (["__MACOSX/._hw5.ipynb", "__MACOSX/hw5.ipynb", "Mine.ipynb"], "Mine.ipynb", False),
-    ([".hidden.ipynb", ".ipynb_checkpoints/hw5-checkpoint.ipynb", "b.ipynb"], "b.ipynb", False),
-    (["scratch.ipynb", "Hw5.ipynb", "notes.txt"], "Hw5.ipynb", True),  # hw5.ipynb preferred
-    (["z.ipynb", "a copy.ipynb"], "a copy.ipynb", True),  # else the first by name
-    (["deep/hw5.ipynb", "hw5.ipynb"], "hw5.ipynb", True),  # the top one before a subfolder's
-    (["work/final.ipynb", "hw5.pdf"], "work/final.ipynb", False),
+@pytest.mark.parametrize("names, chosen", [
+    (["my work (2).ipynb"], "my work (2).ipynb"),
+    (["b.ipynb", "a.ipynb"], "a.ipynb"),
+    (["a.ipynb", "HW5.IPYNB"], "HW5.IPYNB"),  # the preferred name, any case
+    (["Notebook.IPYNB", "notes.txt"], "Notebook.IPYNB"),  # the extension, any case
+    (["._hw5.ipynb", "hw5.ipynb"], "hw5.ipynb"),  # AppleDouble sorts first, is ignored
+    (["__MACOSX/hw5.ipynb", "z.ipynb"], "z.ipynb"),
+    ([".hidden.ipynb", ".ipynb_checkpoints/hw5-checkpoint.ipynb", "x.ipynb"], "x.ipynb"),
+    (["a/hw5.ipynb", "hw5.ipynb"], "hw5.ipynb"),  # the shallowest
+    (["a/z.ipynb", "b.ipynb"], "b.ipynb"),
+    (["sub/hw5.ipynb", "a.ipynb"], "sub/hw5.ipynb"),
 ])
-def test_pick_notebook(tmp_path, names, chosen, several):
-    root = _folder(tmp_path, *names)
-    path, note = pick_notebook(root)
-    assert path == root / chosen
-    assert bool(note) == several and (not several or f"only {chosen} was graded" in note)
+def test_pick_notebook(tmp_path, names, chosen):
+    path, note = pick_notebook(_folder(tmp_path, names))
+    assert path == tmp_path / chosen
+    counted = [n for n in names if n.lower().endswith(".ipynb") and not n.startswith(("_", "."))
+               and "/." not in n]
+    if len(counted) > 1:
+        assert note == f"Your submission holds {len(counted)} notebooks; only {chosen} was graded."
+    else:
+        assert note == ""
 
 
-def test_pick_notebook_without_a_notebook(tmp_path):
-    path, note = pick_notebook(_folder(tmp_path, "hw5.pdf", "._hw5.ipynb"))
-    assert path is None and "hw5.pdf" in note and "._hw5" in note
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    assert pick_notebook(empty) == (None, "No .ipynb file in the submission (it is empty).")
+@pytest.mark.parametrize("names", [[], ["hw5.py", "report.pdf"], ["._hw5.ipynb"],
+                                   ["hw5.ipynb.zip"], ["__MACOSX/hw5.ipynb"]])
+def test_no_notebook_says_what_was_received(tmp_path, names):
+    path, note = pick_notebook(_folder(tmp_path, names))
+    assert path is None
+    assert note.startswith("No notebook found in your submission (received: ")
+    assert "Upload hw5.ipynb" in note
+    for name in names:
+        assert name in note
+    if not names:
+        assert "no files" in note
 
 
-def test_grade_all_reads_exports_by_the_same_rule(tmp_path):
-    root = tmp_path / "export"
-    for sub, names in {"submission_1": ["HW5.IPYNB"], "submission_2": ["._hw5.ipynb", "hw5.ipynb"],
-                       "submission_3": ["x.ipynb", "hw5.ipynb"]}.items():
-        for name in names:
-            (root / sub).mkdir(parents=True, exist_ok=True)
-            (root / sub / name).write_text("{}", encoding="utf-8")
-    (root / "submission_metadata.yml").write_text(
-        "".join(f"submission_{n}:\n  :submitters: []\n" for n in (1, 2, 3)), encoding="utf-8")
-    for sub in exports.read_export(root):
-        path, note = pick_notebook(root / f"submission_{sub.id}")
-        assert sub.notebook == path and sub.notes[:1] == ([note] if note else [])
-    plain = tmp_path / "plain"
-    plain.mkdir()
-    for name in ("A.IPYNB", "._A.ipynb", "b.ipynb", "c.txt"):
-        (plain / name).write_text("{}", encoding="utf-8")
-    assert [s.notebook.name for s in exports.read_export(plain)] == ["A.IPYNB", "b.ipynb"]
-
-
-@pytest.mark.parametrize("content, kind", [
-    (b"", "empty"),
-    (b"   \n", "blank"),
-    (b"\xff\xfe\x00", "not-utf8"),
-    (b'{"cells": [{"cell_type": "code", "source": ""}', "truncated"),
-    (b'{"cells": [}, "x": 1}', "bad-json"),
-    (b"[1, 2]", "not-a-notebook"),
-    (b'{"nbformat": 4}', "no-cells"),
-    (b"[" * 100_000 + b"]" * 100_000, "too-deep"),
-])
-def test_read_notebook_says_why_it_cannot(tmp_path, content, kind):
-    path = tmp_path / "nb.ipynb"
-    path.write_bytes(content)
-    with pytest.raises(UnreadableNotebook) as info:
-        read_notebook(path)
-    assert info.value.kind == kind
-
-
-def test_read_notebook_limits_and_old_formats(tmp_path, repo):
-    path = tmp_path / "nb.ipynb"
-    nbformat.write(repo.template(), str(path))
-    with pytest.raises(UnreadableNotebook) as info:
-        read_notebook(path, max_bytes=100)
-    assert info.value.kind == "too-large" and info.value.info["size"] > 100
-    raw, converted = read_notebook(path)
-    assert converted is None and len(raw["cells"]) == len(repo.template().cells)
-
-    v3 = nbformat.v3.new_notebook(worksheets=[nbformat.v3.new_worksheet(cells=[
-        nbformat.v3.new_code_cell(input="x = 1\nprint(x)")])])
-    path.write_text(nbformat.writes(v3, version=3), encoding="utf-8")
-    raw, converted = read_notebook(path)
-    assert converted == 3 and cell_source(raw["cells"][0]) == "x = 1\nprint(x)"
-    path.write_text(json.dumps({"nbformat": 3, "worksheets": "nonsense"}), encoding="utf-8")
-    with pytest.raises(UnreadableNotebook) as info:
-        read_notebook(path)
-    assert info.value.kind == "old-format" and info.value.info["nbformat"] == 3
+def test_a_missing_folder_has_no_notebook(tmp_path):
+    assert pick_notebook(tmp_path / "absent")[0] is None

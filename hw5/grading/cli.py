@@ -4,7 +4,7 @@ from __future__ import annotations
 import traceback
 from pathlib import Path
 
-from .report import score_table, write_results
+from .report import score_table, to_gradescope, write_results
 from .results import INTERNAL_ERROR, SubmissionResult
 
 STAFF_CONTACT = "This is not your fault; please contact the course staff."
@@ -28,9 +28,22 @@ def grade_command(args) -> int:
 
 def internal_error_result(exc: BaseException) -> SubmissionResult:
     """The result when grading itself failed: zero, status internal-error."""
-    return SubmissionResult.ungraded(
-        INTERNAL_ERROR, [f"The autograder failed. {STAFF_CONTACT}"],
-        staff_notes=[f"{type(exc).__name__}: {exc}"])
+    return fallback_result(f"{type(exc).__name__}: {exc}")
+
+
+def fallback_result(reason: str, status: str = INTERNAL_ERROR) -> SubmissionResult:
+    """A submission that was not graded: zero for every item. For INTERNAL_ERROR `reason` goes
+    to the staff and the student reads that the grader failed; for any other status (e.g.
+    NOT_A_NOTEBOOK: no notebook in the upload) `reason` is what the student reads."""
+    if status == INTERNAL_ERROR:
+        return SubmissionResult.ungraded(status, [f"The autograder failed. {STAFF_CONTACT}"],
+                                         staff_notes=[reason])
+    return SubmissionResult.ungraded(status, [reason])
+
+
+def fallback_results(reason: str, status: str = INTERNAL_ERROR) -> dict:
+    """`fallback_result` as results.json's content (write it with `write_results`)."""
+    return to_gradescope(fallback_result(reason, status))
 
 
 def grade_to_file(submission, out, *, submitter_ids=(), messages=()) -> dict:
