@@ -76,7 +76,7 @@ def grade_submission(path, *, submitter_ids=(), deadline_s: float = GRADE_DEADLI
     deadline = start + deadline_s
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="hw5-grade-") as tmp:
-        sandbox = run_sandbox(path, Path(tmp), deadline - time.monotonic() - TRUSTED_RESERVE_S)
+        sandbox = run_sandbox(path, Path(tmp), deadline - TRUSTED_RESERVE_S)
         status, messages = sandbox.status, list(sandbox.messages)
         staff = list(sandbox.staff_notes)
         items: dict = {}
@@ -139,11 +139,12 @@ def _kill_tree(pid: int) -> None:
     psutil.wait_procs(family, timeout=5)
 
 
-def run_sandbox(path: Path, tmp: Path, budget_s: float) -> SandboxOutcome:
-    """Run the untrusted notebook (`python -m hw5.sandbox`) within `budget_s` seconds."""
+def run_sandbox(path: Path, tmp: Path, deadline: float) -> SandboxOutcome:
+    """Run the untrusted notebook (`python -m hw5.sandbox`) until `deadline` (time.monotonic())
+    at the latest."""
     out = tmp / "sandbox.json"
     own_limit = spec.sandbox_hard_deadline_s() + SANDBOX_SLACK_S
-    timeout = min(budget_s, own_limit)
+    timeout = min(deadline - time.monotonic(), own_limit)
     step = run_step("hw5.sandbox", [path, out], timeout)
     if step.timed_out and timeout < own_limit:  # our deadline, not a sandbox that hung
         return SandboxOutcome(NOTEBOOK_TIMEOUT, messages=[

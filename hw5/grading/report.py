@@ -129,12 +129,17 @@ def write_results(result, path) -> dict:
     """Write results.json (a `SubmissionResult` or an already made dict) atomically; return the
     dict written. The one writer of results.json."""
     data = to_gradescope(result) if isinstance(result, SubmissionResult) else result
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    return data
+
+
+def write_text_atomic(path, text: str) -> None:
+    """Write `text` to `path` so that a reader never sees half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8", newline="")  # the text's own line ends, as given
     os.replace(tmp, path)
-    return data
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,8 +16,8 @@ or raises leaves a zero row with status "error" and a staff note.
 from __future__ import annotations
 
 import csv
+import io
 import json
-import os
 import statistics
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -25,7 +25,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hw5.grading.report import from_gradescope, score_table, to_gradescope, write_results
+from hw5.grading.report import (from_gradescope, score_table, to_gradescope, write_results,
+                                write_text_atomic)
 from hw5.grading.results import (INTERNAL_ERROR, NOT_A_NOTEBOOK, STUDENT_STATUSES,
                                  SubmissionResult)
 from hw5.kit import spec
@@ -210,14 +211,8 @@ def _ungraded(status: str, messages, staff_notes=()) -> dict:
 def _record(outdir: Path, sub: Submission, graded: dict) -> Row:
     """Write results/<id>.json and feedback/<id>.txt; return the csv row."""
     results = write_results(graded["results"], results_path(outdir, sub))
-    _write_atomic(feedback_path(outdir, sub), feedback_text(sub, graded["table"], results))
+    write_text_atomic(feedback_path(outdir, sub), feedback_text(sub, graded["table"], results))
     return row_from_results(sub, results, skipped=False)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _read_results(path: Path) -> dict | None:
@@ -284,17 +279,15 @@ def csv_header() -> list:
 
 
 def write_csv(rows: list, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(csv_header())
-        for r in rows:
-            s = r.submission
-            w.writerow([s.id, s.sids, s.names, s.emails]
-                       + [number(r.scores.get(q.id, 0.0)) for q in AUTO_QUESTIONS]
-                       + [number(r.total), r.status, " | ".join(r.notes),
-                          " | ".join(r.staff_notes)])
-    os.replace(tmp, path)
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(csv_header())
+    for r in rows:
+        s = r.submission
+        w.writerow([s.id, s.sids, s.names, s.emails]
+                   + [number(r.scores.get(q.id, 0.0)) for q in AUTO_QUESTIONS]
+                   + [number(r.total), r.status, " | ".join(r.notes), " | ".join(r.staff_notes)])
+    write_text_atomic(path, buf.getvalue())
 
 
 def write_plots(rows: list, outdir: Path) -> None:
