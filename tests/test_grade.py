@@ -2,31 +2,30 @@
 spellings, each graded through the CLI (real kernel, real data, real training)."""
 from __future__ import annotations
 
-import nbformat
 import pytest
 
 from hw5 import mutants
 from hw5.kit import spec
 
-from grading_helpers import TEMPLATE, full_scores, grade, output_of, scores, solution, write
-
 pytestmark = pytest.mark.slow
 
 
-def test_solution_gets_full_marks_identically_three_times(tmp_path):
-    nb = solution()
+def test_solution_gets_full_marks_identically_three_times(tmp_path, repo, grading):
+    nb = repo.solution()
     runs = []
     for name in ("hw5.ipynb", "my submission (1).ipynb", "Ünïcode name.ipynb"):
-        results = grade(write(nb, tmp_path / name), tmp_path / f"{name}.json")
-        assert scores(results) == full_scores(), results["tests"]
+        results = grading.grade(grading.write_nb(nb, tmp_path / name), tmp_path / f"{name}.json")
+        assert grading.scores(results) == grading.full_scores(), results["tests"]
         runs.append([(t["name"], t["score"], t["output"]) for t in results["tests"]])
     assert runs[0] == runs[1] == runs[2]
     assert results["score"] == spec.AUTO_POINTS
+    assert results["extra_data"]["hw5"]["status"] == "graded"
     assert "autograded total" in results["_stdout"]  # the readable table
 
 
-def test_unmodified_template_gets_zero_and_names_what_is_missing(tmp_path):
-    results = grade(write(nbformat.read(TEMPLATE, 4), tmp_path / "hw5.ipynb"))
+def test_unmodified_template_gets_zero_and_names_what_is_missing(tmp_path, repo, grading):
+    output_of = grading.output_of
+    results = grading.grade(grading.write_nb(repo.template(), tmp_path / "hw5.ipynb"))
     assert results["score"] == 0
     assert "returned None, not a Keras model" in output_of(results, "todo3")
     assert "model_2_layer" in output_of(results, "todo6")
@@ -34,8 +33,7 @@ def test_unmodified_template_gets_zero_and_names_what_is_missing(tmp_path):
     assert len(manual) == sum(q.kind == spec.MANUAL for q in spec.QUESTIONS)
 
 
-def _with_mutants(names):
-    nb = solution()
+def _with_mutants(nb, names):
     chosen = [m for m in mutants.MUTANTS + mutants.EQUIVALENT_SPELLINGS if m.name in names]
     assert len(chosen) == len(names)
     for m in chosen:
@@ -47,10 +45,11 @@ def _with_mutants(names):
     ("momentum_hardcoded", "two_conv_no_second_pool"),
     ("zero_init", "two_conv_32"),
 ])
-def test_mutants_lose_their_points_with_a_message_naming_the_fault(tmp_path, names):
-    nb, chosen = _with_mutants(names)
-    results = grade(write(nb, tmp_path / "hw5.ipynb"))
-    got, full = scores(results), full_scores()
+def test_mutants_lose_their_points_with_a_message_naming_the_fault(tmp_path, names, repo,
+                                                                   grading):
+    nb, chosen = _with_mutants(repo.solution(), names)
+    results = grading.grade(grading.write_nb(nb, tmp_path / "hw5.ipynb"))
+    got, full, output_of = grading.scores(results), grading.full_scores(), grading.output_of
     for m in chosen:
         question = "todo3" if m.builder == "define_model_with_momentum" else "todo5"
         assert got[question] < full[question], (question, output_of(results, question))
@@ -60,7 +59,33 @@ def test_mutants_lose_their_points_with_a_message_naming_the_fault(tmp_path, nam
         assert got[q] == full[q], output_of(results, q)
 
 
-def test_equivalent_spellings_get_full_marks(tmp_path):
-    nb, _ = _with_mutants(("functional", "functional_two_conv", "baseline_tf_keras"))
-    results = grade(write(nb, tmp_path / "hw5.ipynb"))
-    assert scores(results) == full_scores(), results["tests"]
+def test_equivalent_spellings_get_full_marks(tmp_path, repo, grading):
+    nb, _ = _with_mutants(repo.solution(),
+                          ("functional", "functional_two_conv", "baseline_tf_keras"))
+    results = grading.grade(grading.write_nb(nb, tmp_path / "hw5.ipynb"))
+    assert grading.scores(results) == grading.full_scores(), results["tests"]
+
+
+def test_a_notebook_past_the_grading_deadline_is_a_student_timeout(tmp_path, repo, grading):
+    """The coordinator's whole-grade deadline stops the notebook (and its kernel): the student
+    gets a timeout, grade-all shows a student timeout, not a grader error."""
+    import psutil
+
+    from hw5.grading import pipeline
+    from hw5.grading.report import to_gradescope
+    from hw5.grading.results import NOTEBOOK_TIMEOUT
+    from hw5.ta import grade_all as ga
+    from hw5.ta.exports import Submission
+
+    pid_file = tmp_path / "kernel.pid"
+    nb = grading.add_cell(repo.solution(), "import os, time\n"
+                          f"open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+                          "time.sleep(100)", index=1)
+    path = grading.write_nb(nb, tmp_path / "hw5.ipynb")
+    result = pipeline.grade_submission(path, deadline_s=pipeline.TRUSTED_RESERVE_S + 45)
+    assert result.status == NOTEBOOK_TIMEOUT and result.score == 0
+    assert "did not finish" in result.messages[-1]
+    pid = int(pid_file.read_text())
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    row = ga.row_from_results(Submission("1", [], path), to_gradescope(result), skipped=False)
+    assert row.status == NOTEBOOK_TIMEOUT

@@ -16,12 +16,12 @@ import nbformat
 import pytest
 
 from hw5 import mutants
+from hw5.grading.report import from_gradescope
+from hw5.grading.results import GRADED, INTERNAL_ERROR, NOT_A_NOTEBOOK
 from hw5.kit import spec
 from hw5.ta import exports
 from hw5.ta import export_written as ew
 from hw5.ta import grade_all as ga
-
-from grading_helpers import ROOT, TEMPLATE, solution
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SOLUTION_ID, TEMPLATE_ID, MUTANT_ID, CORRUPT_ID = "1001", "1002", "1003", "1004"
@@ -70,7 +70,7 @@ NAMES = {SOLUTION_ID: "Zoë Ångström", TEMPLATE_ID: "Jean-Luc Picard; Beverly 
          MUTANT_ID: "李小龍", CORRUPT_ID: "Corrupt Carl"}
 
 
-def make_export(folder: Path) -> Path:
+def make_export(folder: Path, repo) -> Path:
     """A Gradescope-style export zip (one top-level folder) of the four submissions."""
     top = folder / "assignment_98765_export"
     subs = {SOLUTION_ID: top / "submission_1001", TEMPLATE_ID: top / "submission_1002",
@@ -78,12 +78,15 @@ def make_export(folder: Path) -> Path:
     for d in subs.values():
         d.mkdir(parents=True)
     (top / "submission_metadata.yml").write_text(METADATA, encoding="utf-8")
-    nbformat.write(solution(), str(subs[SOLUTION_ID] / spec.NOTEBOOK_NAME))
-    template = nbformat.read(TEMPLATE, as_version=4)
+    solution = repo.solution()
+    solution.cells.append(nbformat.v4.new_code_cell(f"{spec.STUDENT_ID_VARIABLE} = '1001'"))
+    nbformat.write(solution, str(subs[SOLUTION_ID] / spec.NOTEBOOK_NAME))
+    template = repo.template()
     nbformat.write(template, str(subs[TEMPLATE_ID] / "my hw5 (1).ipynb"))
     m = next(m for m in mutants.MUTANTS if m.name == "momentum_hardcoded")
-    nbformat.write(mutants.apply_to_notebook(solution(), m.builder, m.source),
-                   str(subs[MUTANT_ID] / spec.NOTEBOOK_NAME))
+    mutant = mutants.apply_to_notebook(repo.solution(), m.builder, m.source)
+    mutant.cells.append(nbformat.v4.new_code_cell(f"{spec.STUDENT_ID_VARIABLE} = 9999"))
+    nbformat.write(mutant, str(subs[MUTANT_ID] / spec.NOTEBOOK_NAME))
     nbformat.write(template, str(subs[MUTANT_ID] / "scratch copy.ipynb"))
     (subs[CORRUPT_ID] / spec.NOTEBOOK_NAME).write_text('{"cells": [{"cell_type": "code", "sour',
                                                         encoding="utf-8")
@@ -108,8 +111,8 @@ def read_grades(out: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def export_zip(tmp_path_factory) -> Path:
-    return make_export(tmp_path_factory.mktemp("export"))
+def export_zip(tmp_path_factory, repo) -> Path:
+    return make_export(tmp_path_factory.mktemp("export"), repo)
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +137,7 @@ def test_export_reader_finds_students_groups_and_notebooks(export_zip):
         assert by_id[TEMPLATE_ID].notebook.name == "my hw5 (1).ipynb"
         assert by_id[TEMPLATE_ID].notebook.is_file()
         assert by_id[MUTANT_ID].notebook.name == spec.NOTEBOOK_NAME  # preferred over the scratch
-        assert "2 notebooks submitted" in by_id[MUTANT_ID].notes[0]
+        assert "holds 2 notebooks" in by_id[MUTANT_ID].notes[0]
         assert by_id[SOLUTION_ID].created_at.startswith("2026-11-20")
         assert by_id[SOLUTION_ID].gradescope_score == 22.0
         assert by_id[TEMPLATE_ID].gradescope_score == 0.0  # Ruby BigDecimal
@@ -151,7 +154,7 @@ def test_export_reader_odd_exports(tmp_path):
         "submission_7:\n  :submitters:\n  - :name: Ana\n    :sid: 7\n"
         "submission_9:\n  :submitters:\n  - :name: Bo\n", encoding="utf-8")
     by_id = {s.id: s for s in exports.read_export(root)}
-    assert by_id["7"].notebook is None and "no .ipynb" in by_id["7"].notes[0]
+    assert by_id["7"].notebook is None and "No notebook found" in by_id["7"].notes[0]
     assert "answers.pdf" in by_id["7"].notes[0] and by_id["7"].sids == "7"
     assert by_id["8"].notebook.name == "hw5 final.ipynb" and by_id["8"].submitters == []
     assert by_id["9"].notebook is None and "no folder" in by_id["9"].notes[0]
@@ -168,10 +171,6 @@ def test_export_reader_odd_exports(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # Finding written answers (fast)
 # ---------------------------------------------------------------------------------------------
-def _student_nb():
-    return nbformat.read(TEMPLATE, as_version=4)
-
-
 def _cells(nb, tmp_path):
     path = tmp_path / "nb.ipynb"
     nbformat.write(nb, str(path))
@@ -184,8 +183,8 @@ def _prompt_index(nb, qid):
                 if c.cell_type == "markdown" and title in c.source)
 
 
-def test_answers_found_by_content_without_metadata(tmp_path):
-    nb = _student_nb()
+def test_answers_found_by_content_without_metadata(tmp_path, repo):
+    nb = repo.template()
     for c in nb.cells:
         c.metadata = {}
     i = _prompt_index(nb, "p1_3")
@@ -201,8 +200,8 @@ def test_answers_found_by_content_without_metadata(tmp_path):
     assert all(answers[q.id] == "" for q in MANUAL if q.id not in ("p1_3", "q4"))
 
 
-def test_answers_fall_back_on_metadata_when_the_heading_is_gone(tmp_path):
-    nb = _student_nb()
+def test_answers_fall_back_on_metadata_when_the_heading_is_gone(tmp_path, repo):
+    nb = repo.template()
     i = _prompt_index(nb, "q2")
     title = spec.QUESTIONS_BY_ID["q2"].title
     nb.cells[i].source = nb.cells[i].source.replace(f"### {title}", "### Question two")
@@ -210,18 +209,19 @@ def test_answers_fall_back_on_metadata_when_the_heading_is_gone(tmp_path):
     assert _cells(nb, tmp_path)["q2"] == "It learned slowly."
 
 
-def test_rubric_sections_from_rubric_md():
-    sections = ew.rubric_md_sections((ROOT / "solutions" / "rubric.md").read_text(encoding="utf-8"))
+def test_rubric_sections_from_rubric_md(repo):
+    sections = ew.rubric_md_sections((repo.root / "solutions" / "rubric.md")
+                                     .read_text(encoding="utf-8"))
     assert set(sections) == {q.id for q in MANUAL}
     assert all("**Model answer:**" in text for text in sections.values())
 
 
-def test_export_written(export_zip, tmp_path):
+def test_export_written(export_zip, tmp_path, repo):
     out = tmp_path / "written"
     run_hw5("export-written", export_zip, "-o", out, cwd=tmp_path, timeout=120)
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{q.id}.md" for q in MANUAL)
     rubrics = ew.load_rubrics()
-    answers = ew.find_answers(ew.load_cells(ROOT / "solutions" / spec.NOTEBOOK_NAME))
+    answers = ew.find_answers(ew.load_cells(repo.solution_path))
     for q in MANUAL:
         text = (out / f"{q.id}.md").read_text(encoding="utf-8")
         assert text.startswith(f"# {q.title}")
@@ -242,24 +242,25 @@ def _sections(body: str):
         yield head.strip(), rest.strip()
 
 
-def crash_on_marked(notebook: str) -> dict:
+def crash_on_marked(notebook: str, submitter_ids=()) -> dict:
     """A stand-in for `grade_all.grade_one` (runs in the spawned worker): dies on "crash*"."""
     if Path(notebook).name.startswith("crash"):
         os._exit(3)
-    graded = ga._empty_grading([])
-    graded["error"] = False
-    return graded
+    return ga._ungraded(GRADED, [])
 
 
 def test_a_dying_worker_costs_only_its_own_submission():
     todo = [exports.Submission(n, [], Path(f"{name}.ipynb"))
             for n, name in (("1", "a"), ("2", "crash"), ("3", "b"), ("4", "c"))]
-    done = {s.id: (graded, status) for s, graded, status
-            in ga._run_pool(todo, 2, progress=False, fn=crash_on_marked)}
-    assert {k: status for k, (_g, status) in done.items()} == {
-        "1": ga.OK, "2": ga.ERROR, "3": ga.OK, "4": ga.OK}
-    assert "grading process died" in done["2"][0]["notes"][-1]
-    assert done["2"][0]["results"]["score"] == 0
+    done = {s.id: from_gradescope(graded["results"])
+            for s, graded in ga._run_pool(todo, 2, progress=False, fn=crash_on_marked)}
+    assert {k: r.status for k, r in done.items()} == {
+        "1": GRADED, "2": INTERNAL_ERROR, "3": GRADED, "4": GRADED}
+    assert "grading process died" in done["2"].staff_notes[-1]
+    assert done["2"].score == 0
+    rows = {s.id: ga.row_from_results(s, ga._ungraded(done[s.id].status, [])["results"], False)
+            for s in todo}
+    assert rows["2"].status == ga.ERROR and rows["1"].status == ga.OK
 
 
 def test_grade_all_without_notebooks_needs_no_worker(tmp_path):
@@ -274,7 +275,8 @@ def test_grade_all_without_notebooks_needs_no_worker(tmp_path):
     grades = read_grades(out)
     assert grades["5"]["name"] == "Ana Pdf" and "hw5.pdf" in grades["5"]["notes"]
     results = json.loads((out / "results" / "5.json").read_text(encoding="utf-8"))
-    assert results["score"] == 0 and "no .ipynb" in results["output"]
+    assert results["score"] == 0 and "hw5.pdf" in results["output"]
+    assert results["extra_data"]["hw5"]["status"] == NOT_A_NOTEBOOK
     assert (out / "histogram.png").read_bytes().startswith(PNG_MAGIC)
     again = ga.grade_all(root, out, progress=False)
     assert again[0].skipped and again[0].status == ga.NO_NOTEBOOK
@@ -293,8 +295,13 @@ def test_grade_all_scores_names_feedback_and_plots(graded):
     assert total[TEMPLATE_ID] == 0
     assert 0 < total[MUTANT_ID] < spec.AUTO_POINTS
     assert total[CORRUPT_ID] == 0 and rows[CORRUPT_ID]["notes"]
-    assert rows[SOLUTION_ID]["status"] == "ok"
-    assert "2 notebooks submitted" in rows[MUTANT_ID]["notes"]
+    assert rows[CORRUPT_ID]["status"] == NOT_A_NOTEBOOK
+    # graded in full; the committed solution was never run, so its saved outputs are empty
+    assert rows[SOLUTION_ID]["status"] == ga.NOTES and rows[SOLUTION_ID]["notes"] == ""
+    assert "no saved outputs" in rows[SOLUTION_ID]["staff_notes"]
+    assert spec.STUDENT_ID_VARIABLE not in rows[SOLUTION_ID]["staff_notes"]  # '1001' is right
+    assert "9999" in rows[MUTANT_ID]["staff_notes"]  # submitted by 3001
+    assert "holds 2 notebooks" in rows[MUTANT_ID]["notes"]
     for k, r in rows.items():
         assert r["name"] == NAMES[k]
         assert sum(float(r[q.id]) for q in AUTO) == float(r["autograded_total"])

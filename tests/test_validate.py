@@ -12,34 +12,43 @@ import pytest
 
 from hw5 import mutants
 from hw5.build import build_all
+from hw5.grading.report import to_gradescope
+from hw5.grading.results import GRADED, KERNEL_DIED, ItemResult, SubmissionResult
 from hw5.kit import spec
 from hw5.ta import validate
 
-from grading_helpers import ROOT
+ALL_ITEMS = tuple(spec.ITEMS)
 
 
-def _results(score, failed=()):
-    output = "\n".join(f"[FAIL] {item} (0/1)\n    why" for item in failed)
-    return {"score": score, "tests": [{"name": "x", "score": 0, "max_score": 1, "output": output}]}
+def _results(failed=(), status=GRADED):
+    """results.json of a submission that fails the items `failed` and passes the others."""
+    items = {i.id: ItemResult(i.id, i.points, i.id not in failed,
+                              [f"{i.id}: {'wrong' if i.id in failed else 'fine'}"])
+             for i in spec.ITEMS.values()}
+    return to_gradescope(SubmissionResult.from_items(items, status=status))
 
 
 def test_judge_flags_every_surprise(tmp_path):
-    full = spec.AUTO_POINTS
     sol = validate.Job("solution", tmp_path, "solution")
     tpl = validate.Job("template", tmp_path, "template")
     m = mutants.MUTANTS_BY_NAME["adam"]
     mut = validate.Job("mutant adam", tmp_path, "mutant", m.fails)
-    assert validate.judge(sol, _results(full)).ok
-    assert not validate.judge(sol, _results(full - 1, ["variable_model"])).ok
-    assert validate.judge(tpl, _results(0)).ok
-    assert not validate.judge(tpl, _results(2)).ok
-    assert validate.judge(mut, _results(full - 1, m.fails)).ok
-    row = validate.judge(mut, _results(full - 1, ["variable_model_momentum"]))
+    assert validate.judge(sol, _results()).ok
+    row = validate.judge(sol, _results(["variable_model_eta_large"]))
+    assert not row.ok and "failed: variable_model_eta_large" in row.got
+    row = validate.judge(sol, _results(status=KERNEL_DIED))  # full marks, but not really run
+    assert not row.ok and KERNEL_DIED in row.got
+    assert validate.judge(tpl, _results(ALL_ITEMS)).ok
+    assert not validate.judge(tpl, _results(ALL_ITEMS[1:])).ok
+    assert validate.judge(mut, _results(m.fails)).ok
+    row = validate.judge(mut, _results(["variable_model_momentum"]))
     assert not row.ok and "NOT failed" in row.got  # lost points, but not where it should
-    assert not validate.judge(mut, _results(full)).ok
+    assert not validate.judge(mut, _results()).ok
+    row = validate.judge(mut, {"score": 0, "tests": []})  # no result model: never guessed
+    assert not row.ok and "result model" in row.got
     row = validate.judge(sol, {"error": "`hw5 grade` exited 1: boom"})
     assert not row.ok and "boom" in row.got
-    text = validate.table([validate.judge(sol, _results(full)), row])
+    text = validate.table([validate.judge(sol, _results()), row])
     assert "SURPRISE" in text and text.splitlines()[0].split() == ["what", "expected", "got", "ok"]
 
 
@@ -49,21 +58,21 @@ def test_quick_subset_names_real_mutants():
     assert builders == {"define_model_with_momentum", "define_model_2_conv"}
 
 
-def _fresh_copy(tmp_path):
+def _fresh_copy(tmp_path, root):
     """A copy of the repository with freshly built outputs, whatever the working tree's state."""
     copy = tmp_path / "repo"
     copy.mkdir()
     for name in ("pyproject.toml", "README.md"):
-        shutil.copy(ROOT / name, copy / name)
+        shutil.copy(root / name, copy / name)
     for name in ("hw5", "assignment", "student_template", "solutions", "autograder"):
-        shutil.copytree(ROOT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(root / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
     with contextlib.redirect_stdout(io.StringIO()):
         build_all(copy)
     return copy
 
 
-def test_build_check_sees_stale_and_leftover_files(tmp_path):
-    copy = _fresh_copy(tmp_path)
+def test_build_check_sees_stale_and_leftover_files(tmp_path, repo):
+    copy = _fresh_copy(tmp_path, repo.root)
     row = validate.check_build(copy)
     assert row.ok, row.got
     (copy / "solutions" / "rubric.md").write_text("old rubric\n")
@@ -74,17 +83,17 @@ def test_build_check_sees_stale_and_leftover_files(tmp_path):
     assert "not generated: student_template/leftover.py" in row.got
 
 
-def test_unknown_mutant_is_a_usage_error():
+def test_unknown_mutant_is_a_usage_error(repo):
     proc = subprocess.run([sys.executable, "-m", "hw5", "validate", "--mutants", "nope"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+                          capture_output=True, text=True, cwd=repo.root, timeout=120)
     assert proc.returncode == 2 and "unknown mutant" in proc.stderr
 
 
 @pytest.mark.slow
-def test_validate_subset_passes(tmp_path):
+def test_validate_subset_passes(tmp_path, repo):
     """The real thing on a subset: build, solution, template and two mutants (~1.5 min)."""
     names = ["filters_16", "frozen"]
-    copy = _fresh_copy(tmp_path)  # the build check would fail on an unbuilt working tree
+    copy = _fresh_copy(tmp_path, repo.root)  # the build check would fail on an unbuilt working tree
     proc = subprocess.run([sys.executable, "-m", "hw5", "validate", "--root", str(copy),
                            "--mutants", ",".join(names)],
                           capture_output=True, text=True, cwd=tmp_path, timeout=900)

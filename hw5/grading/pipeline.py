@@ -1,10 +1,14 @@
-"""Grading as a pipeline: load → execute untrusted → export → trusted checks → report.
+"""Grading as a pipeline: load → execute untrusted → export → trusted checks → result.
 
 Each step is its own process and this coordinator stays small (no TensorFlow, no Jupyter
 libraries), which keeps the whole process tree inside Gradescope's memory: first
-`python -m hw5.sandbox` runs the student's notebook in a sandboxed kernel and writes the export;
-when it has ended, `python -m hw5.grading.trusted` checks that plain data (rebuilding models,
-grade-time training) in a separate trusted process.
+`python -m hw5.sandbox` runs the student's notebook in a sandboxed kernel and writes its result
+(status, cell errors, export); when it has ended, `python -m hw5.grading.trusted` checks the
+export (plain data: models rebuilt, grade-time training) in a separate trusted process.
+
+One deadline covers the whole grade. The trusted step's share is reserved first, so however long
+the notebook runs, its checks still run and results.json is written before Gradescope's container
+timeout.
 """
 from __future__ import annotations
 
@@ -14,26 +18,81 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hw5.kit import spec
 
-from .report import ItemResult, QuestionResult, Report, items_from_json
+from . import evidence
+from .report import items_from_json
+from .results import (GRADED, INTERNAL_ERROR, KERNEL_DIED, NOT_A_NOTEBOOK, NOTEBOOK_TIMEOUT,
+                      STATUSES, SubmissionResult)
 
-TRUSTED_TIMEOUT_S = 420
+# The whole grade: Gradescope's default 10-minute container minus a margin for starting the
+# interpreter, writing results.json and Gradescope's own work. Becomes the deployment setting
+# hw5.settings.GRADE_DEADLINE_S.
+GRADE_DEADLINE_S = 600 - 60
+# Kept for the trusted step whatever the notebook does. Measured on the solution: 17 CPU-s
+# (about 35 s of wall time at Gradescope's 1/2 CPU); the rest is headroom for larger student
+# models (the grade-time training accepts up to trusted.MAX_TRAINABLE_PARAMS).
+TRUSTED_RESERVE_S = 150
 SANDBOX_SLACK_S = 60  # beyond the sandbox's own hard deadline (it kills its kernel by then)
+_STDERR_TAIL = 3
+
+# The sandbox's statuses before interface 2 (the sandbox of this branch) -> interface 2.
+_LEGACY_STATUS = {"ok": GRADED, "timeout": NOTEBOOK_TIMEOUT, "died": KERNEL_DIED,
+                  "memory": "memory", "invalid_notebook": NOT_A_NOTEBOOK, "error": INTERNAL_ERROR,
+                  "no_export": GRADED}
+
+STAFF_CONTACT = "This is not your fault; please contact the course staff."
 
 
-def grade_submission(path) -> Report:
+@dataclass
+class Step:
+    """How running one child process went."""
+
+    ok: bool
+    timed_out: bool = False
+    detail: str = ""
+    """For the staff: exit code and the last lines of stderr, or the timeout."""
+    seconds: float = 0.0
+
+
+@dataclass
+class SandboxOutcome:
+    """The sandbox's result (interface 2), normalised."""
+
+    status: str
+    export: dict | None = None
+    messages: list = field(default_factory=list)
+    cell_errors: list = field(default_factory=list)
+    staff_notes: list = field(default_factory=list)
+
+
+def grade_submission(path, *, submitter_ids=(), deadline_s: float = GRADE_DEADLINE_S) \
+        -> SubmissionResult:
     """Grade one notebook; never raises for anything the submission contains."""
     start = time.monotonic()
-    notes: list = []
+    deadline = start + deadline_s
+    path = Path(path)
     with tempfile.TemporaryDirectory(prefix="hw5-grade-") as tmp:
-        export = run_sandbox(Path(path), Path(tmp), notes)
-        items = run_trusted_checks(export, Path(tmp), notes)
-    report = assemble(items, notes)
-    report.execution_time = time.monotonic() - start
-    return report
+        sandbox = run_sandbox(path, Path(tmp), deadline - TRUSTED_RESERVE_S)
+        status, messages = sandbox.status, list(sandbox.messages)
+        staff = list(sandbox.staff_notes)
+        items: dict = {}
+        if sandbox.export is not None:
+            items, step = run_trusted_checks(sandbox.export, Path(tmp),
+                                             max(deadline - time.monotonic(), TRUSTED_RESERVE_S))
+            if not step.ok:
+                status = INTERNAL_ERROR
+                messages.append(f"The grader's checks failed. {STAFF_CONTACT}")
+                staff.append(f"trusted step: {step.detail}")
+    staff += student_id_notes(sandbox.export, submitter_ids)
+    result = SubmissionResult.from_items(
+        items, status=status, messages=messages, cell_errors=sandbox.cell_errors,
+        staff_notes=staff, evidence=evidence.saved_output_notes(path))
+    result.execution_time = time.monotonic() - start
+    return result
 
 
 def _child_env() -> dict:
@@ -44,51 +103,112 @@ def _child_env() -> dict:
     return env
 
 
-def _run_step(module: str, args: list, timeout: float, what: str, notes: list) -> bool:
-    """Run `python -m module *args`; on failure add a staff-facing note and return False."""
+def run_step(module: str, args: list, timeout: float) -> Step:
+    """Run `python -m module *args` with a wall-clock limit; on timeout the step's whole process
+    tree goes (a kernel the sandbox started must not outlive it)."""
+    start = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", module, *map(str, args)], env=_child_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        proc = subprocess.run([sys.executable, "-m", module, *map(str, args)], env=_child_env(),
-                              capture_output=True, text=True, timeout=timeout)
+        _out, err = proc.communicate(timeout=max(1.0, timeout))
     except subprocess.TimeoutExpired:
-        notes.append(f"Internal grader error: {what} did not finish within {timeout:.0f} s. "
-                     "Please contact the course staff.")
-        return False
+        _kill_tree(proc.pid)
+        proc.communicate()
+        return Step(False, True, f"python -m {module} stopped after {timeout:.0f} s",
+                    time.monotonic() - start)
+    seconds = time.monotonic() - start
     if proc.returncode != 0:
-        detail = (proc.stderr or "").strip().splitlines()[-1:] or ["no output"]
-        notes.append(f"Internal grader error in {what} (exit {proc.returncode}: {detail[0]}). "
-                     "Please contact the course staff.")
-        return False
-    return True
+        tail = " | ".join((err or "").strip().splitlines()[-_STDERR_TAIL:]) or "no output"
+        return Step(False, False, f"python -m {module} exited {proc.returncode}: {tail}", seconds)
+    return Step(True, seconds=seconds)
 
 
-def run_sandbox(path: Path, tmp: Path, notes: list) -> dict:
-    """Run the untrusted notebook (`python -m hw5.sandbox`); return its export, or {}."""
+def _kill_tree(pid: int) -> None:
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+        family = parent.children(recursive=True) + [parent]
+    except psutil.Error:
+        return
+    for p in family:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(family, timeout=5)
+
+
+def run_sandbox(path: Path, tmp: Path, deadline: float) -> SandboxOutcome:
+    """Run the untrusted notebook (`python -m hw5.sandbox`) until `deadline` (time.monotonic())
+    at the latest."""
     out = tmp / "sandbox.json"
-    if not _run_step("hw5.sandbox", [path, out], spec.sandbox_hard_deadline_s() + SANDBOX_SLACK_S,
-                     "running your notebook", notes):
-        return {}
-    result = json.loads(out.read_text(encoding="utf-8"))
-    notes.extend(result.get("messages") or [])
-    export = result.get("export")
-    return export if isinstance(export, dict) else {}
+    own_limit = spec.sandbox_hard_deadline_s() + SANDBOX_SLACK_S
+    timeout = min(deadline - time.monotonic(), own_limit)
+    step = run_step("hw5.sandbox", [path, out], timeout)
+    if step.timed_out and timeout < own_limit:  # our deadline, not a sandbox that hung
+        return SandboxOutcome(NOTEBOOK_TIMEOUT, messages=[
+            f"Your notebook did not finish within the {timeout:.0f} s the grader can give it, "
+            "so nothing could be graded. Check that it runs from top to bottom in a few "
+            "minutes with Kernel → Restart & Run All."], staff_notes=[f"sandbox: {step.detail}"])
+    data = None
+    if step.ok:
+        try:
+            data = json.loads(out.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            step.detail = f"unreadable sandbox result ({type(exc).__name__}: {exc})"
+    if not isinstance(data, dict):
+        return SandboxOutcome(INTERNAL_ERROR, messages=[
+            f"The grader failed while running your notebook. {STAFF_CONTACT}"],
+            staff_notes=[f"sandbox: {step.detail or 'no result'}"])
+    return sandbox_outcome(data)
 
 
-def run_trusted_checks(export: dict, tmp: Path, notes: list) -> dict:
-    """Run the trusted checks (`python -m hw5.grading.trusted`); item name -> ItemResult."""
+def sandbox_outcome(data: dict) -> SandboxOutcome:
+    """Interface 2's JSON as a SandboxOutcome; `export` is kept whatever the status (what was
+    answered before a kernel died still counts)."""
+    raw = str(data.get("status"))
+    status = raw if raw in STATUSES else _LEGACY_STATUS.get(raw, INTERNAL_ERROR)
+    staff = [] if raw in STATUSES or raw in _LEGACY_STATUS else [f"sandbox: unknown status {raw!r}"]
+    export = data.get("export")
+    return SandboxOutcome(
+        status, export if isinstance(export, dict) else None,
+        [str(m) for m in data.get("messages") or []],
+        [e for e in data.get("cell_errors") or [] if isinstance(e, dict)], staff)
+
+
+def run_trusted_checks(export: dict, tmp: Path, timeout: float) -> tuple:
+    """Run the trusted checks (`python -m hw5.grading.trusted`): (item id -> ItemResult, Step)."""
     export_path, out_path = tmp / "export.json", tmp / "items.json"
     export_path.write_text(json.dumps(export), encoding="utf-8")
-    if not _run_step("hw5.grading.trusted", [export_path, out_path], TRUSTED_TIMEOUT_S,
-                     "the checks", notes):
-        return {}
-    return {i.item: i for i in items_from_json(json.loads(out_path.read_text(encoding="utf-8")))}
+    step = run_step("hw5.grading.trusted", [export_path, out_path], timeout)
+    if not step.ok:
+        return {}, step
+    try:
+        items = items_from_json(json.loads(out_path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as exc:
+        return {}, Step(False, detail=f"unreadable items ({type(exc).__name__}: {exc})")
+    return {i.id: i for i in items}, step
 
 
-def assemble(items: dict, notes: list) -> Report:
-    questions = []
-    for q in spec.QUESTIONS:
-        results = []
-        for item, points in ((i.id, i.points) for i in q.items):
-            results.append(items.get(item) or ItemResult(
-                item, points, False, ["Not graded: see the messages at the top."]))
-        questions.append(QuestionResult(q, results))
-    return Report(questions, notes)
+def student_id_notes(export: dict | None, submitter_ids) -> list:
+    """A staff note when the notebook's `student_id` answer is none of the submitters' ids."""
+    ids = [str(s).strip() for s in submitter_ids or () if str(s).strip()]
+    if not ids or export is None:
+        return []
+    answer = ((export.get("answers") or {}).get(spec.STUDENT_ID_VARIABLE) or {})
+    value = answer.get("value") if isinstance(answer, dict) else None
+    written = "" if value is None else str(value).strip()
+    if not written:
+        return [f"{spec.STUDENT_ID_VARIABLE} is not set in the notebook (submitted by "
+                f"{', '.join(ids)})"]
+    if any(_same_id(written, s) for s in ids):
+        return []
+    return [f"{spec.STUDENT_ID_VARIABLE} in the notebook is {written!r}, but the submission is "
+            f"by {', '.join(ids)}"]
+
+
+def _same_id(a: str, b: str) -> bool:
+    if a.isdigit() and b.isdigit():
+        return int(a) == int(b)
+    return a.casefold() == b.casefold()

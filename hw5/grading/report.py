@@ -1,113 +1,213 @@
-"""Scores as plain data, and the two views of them: Gradescope's results.json and a text table."""
+"""Views of a `SubmissionResult`: Gradescope's results.json (Markdown feedback, the model itself
+in `extra_data`), reading that file back, the score table, and the one results.json writer.
+
+Gradescope layout: one test per question, in spec order (`number` sorts them), except that the
+grade-time training items of a question get a test of their own, so that a course can show them
+after the due date (`TRAINING_VISIBILITY`) while everything else stays visible.
+"""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import json
+import os
+from pathlib import Path
 
 from hw5.kit import spec
+from hw5.text import md_table, number, points_text, score_text, table
+
+from .results import (EXTRA_KEY, GRADED, INTERNAL_ERROR, ItemResult, QuestionResult,
+                      SubmissionResult)
+
+# Gradescope visibility of the tests holding the grade-time training items ("visible",
+# "after_due_date", "after_published" or "hidden"). Many courses prefer "after_due_date" for
+# hidden checks; note that Gradescope then hides the student's total until that date too.
+# Moves to hw5/settings.py as TRAINING_VISIBILITY (deployment setting).
+TRAINING_VISIBILITY = "visible"
+VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
+TRAINING_KIND = "learns"  # the spec.Item kind trained at grade time
+
+ITEM_LABELS = {  # spec.Item.kind -> how the student reads the item
+    "architecture": "Architecture of `{}`",
+    "optimizer": "Optimizer of `{}`",
+    "learns": "`{}` learns (trained by the grader)",
+    "variable": "Trained model `{}`",
+    "answer": "Your answer",
+}
+PASS, FAIL = "✓", "✗"
 
 
-@dataclass
-class ItemResult:
-    """The outcome of one scored item of a question (e.g. `architecture_define_model_2_conv`)."""
-
-    item: str
-    """Item name, a key of `spec.Question.items`."""
-    points: float
-    """Points the item is worth."""
-    passed: bool
-    """Whether every check behind the item passed."""
-    messages: list = field(default_factory=list)
-    """What was expected and found, for each failing check (or a short OK line)."""
-
-    @property
-    def score(self) -> float:
-        return self.points if self.passed else 0.0
-
-
-@dataclass
-class QuestionResult:
-    """One question as the student sees it on Gradescope."""
-
-    question: spec.Question
-    items: list
-    """ItemResult for each item of an autograded question; empty for a manual one."""
-
-    @property
-    def score(self) -> float:
-        return sum(i.score for i in self.items)
-
-    @property
-    def max_score(self) -> float:
-        return self.question.points if self.question.kind == spec.AUTO else 0.0
-
-    def output(self) -> str:
-        if self.question.kind == spec.MANUAL:
-            return f"Worth {_fmt(self.question.points)} points. {spec.MANUAL_GRADING_NOTE}"
-        lines = []
-        for item in self.items:
-            mark = "PASS" if item.passed else "FAIL"
-            lines.append(f"[{mark}] {item.item} ({_fmt(item.score)}/{_fmt(item.points)})")
-            lines.extend(f"    {m}" for m in item.messages)
-        return "\n".join(lines)
+# ---------------------------------------------------------------------------------------------
+# results.json
+# ---------------------------------------------------------------------------------------------
+def to_gradescope(result: SubmissionResult, training_visibility: str = TRAINING_VISIBILITY) \
+        -> dict:
+    """Gradescope's results.json for `result`."""
+    if training_visibility not in VISIBILITIES:
+        raise ValueError(f"visibility {training_visibility!r} is not one of {VISIBILITIES}")
+    tests = []
+    for q, num in zip(result.questions, question_numbers()):
+        main = [i for i in q.items if i.kind != TRAINING_KIND]
+        trained = [i for i in q.items if i.kind == TRAINING_KIND]
+        if main or not trained:
+            tests.append(_test(q, main, q.question.title, num, "visible"))
+        if trained:
+            tests.append(_test(q, trained, f"{q.question.title}: trained by the grader",
+                               f"{num}.1", training_visibility))
+    return {
+        "score": result.score,
+        "execution_time": int(round(result.execution_time)),
+        "output": summary_markdown(result),
+        "output_format": "md",
+        "test_output_format": "md",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "extra_data": {EXTRA_KEY: {
+            "status": result.status,
+            "cell_errors": list(result.cell_errors),
+            "staff_notes": list(result.staff_notes),
+            "evidence": list(result.evidence),
+            "messages": list(result.messages),
+            "score": result.score,
+            "max_score": result.max_score,
+        }},
+        "tests": tests,
+    }
 
 
-@dataclass
-class Report:
-    """Everything `hw5 grade` knows about one submission."""
-
-    questions: list
-    notes: list = field(default_factory=list)
-    """Submission-level messages: unreadable notebook, cells that failed, limits hit."""
-    execution_time: float = 0.0
-
-    @property
-    def score(self) -> float:
-        return sum(q.score for q in self.questions)
-
-    @property
-    def max_score(self) -> float:
-        return sum(q.max_score for q in self.questions)
-
-    def to_gradescope(self) -> dict:
-        header = [f"{spec.ASSIGNMENT}: autograded {_fmt(self.score)}/{_fmt(self.max_score)}.",
-                  f"Written answers ({_fmt(spec.MANUAL_POINTS)} points) are graded by the course "
-                  "staff on Gradescope."]
-        tests = []
-        for q in self.questions:
-            test = {"name": q.question.title, "score": q.score, "max_score": q.max_score,
-                    "output": q.output(), "visibility": "visible"}
-            if q.question.kind == spec.AUTO:
-                test["status"] = "passed" if q.score >= q.max_score else "failed"
-            tests.append(test)
-        return {"score": self.score, "execution_time": int(round(self.execution_time)),
-                "output": "\n".join(header + self.notes), "visibility": "visible",
-                "stdout_visibility": "hidden", "tests": tests}
-
-    def table(self) -> str:
-        rows = [("question", "score", "max", "status")]
-        for q in self.questions:
-            if q.question.kind == spec.MANUAL:
-                rows.append((q.question.title, "-", _fmt(q.question.points), "manual"))
-            else:
-                status = "ok" if q.score >= q.max_score else "lost points"
-                rows.append((q.question.title, _fmt(q.score), _fmt(q.max_score), status))
-        rows.append(("autograded total", _fmt(self.score), _fmt(self.max_score), ""))
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
-        lines = [fmt.format(*r) for r in rows]
-        lines.insert(1, "-" * len(lines[0]))
-        lines.insert(len(lines) - 1, "-" * len(lines[0]))
-        return "\n".join(lines)
+def _test(q: QuestionResult, items: list, name: str, num: str, visibility: str) -> dict:
+    test = {"name": name, "number": num, "score": sum(i.score for i in items),
+            "max_score": sum(float(i.points) for i in items) if q.question.kind == spec.AUTO
+            else 0.0,
+            "output": question_markdown(q, items), "output_format": "md",
+            "visibility": visibility,
+            "extra_data": {EXTRA_KEY: {"question": q.question.id,
+                                       "items": [i.to_dict() for i in items]}}}
+    if q.question.kind == spec.AUTO:
+        test["status"] = "passed" if all(i.passed for i in items) else "failed"
+    return test
 
 
-def _fmt(x: float) -> str:
-    return f"{x:g}"
+def question_numbers() -> list:
+    """Gradescope `number` of each question, in spec order: ``<group>.<n>``, one group for the
+    written part and one per notebook section, so that string and numeric sorts agree."""
+    groups: dict = {}
+    keys = [(q.part, q.section) for q in spec.QUESTIONS]
+    for key in keys:
+        groups.setdefault(key, [])
+    counts = {key: keys.count(key) for key in groups}
+    seen: dict = {}
+    out = []
+    for key in keys:
+        seen[key] = seen.get(key, 0) + 1
+        width = len(str(counts[key]))
+        out.append(f"{list(groups).index(key) + 1}.{seen[key]:0{width}d}")
+    return out
 
 
+def from_gradescope(data: dict) -> SubmissionResult | None:
+    """The `SubmissionResult` carried by a results.json, or None when it carries none."""
+    top = ((data or {}).get("extra_data") or {}).get(EXTRA_KEY) if isinstance(data, dict) \
+        else None
+    if not isinstance(top, dict):
+        return None
+    items = {}
+    for test in data.get("tests") or []:
+        extra = (test.get("extra_data") or {}).get(EXTRA_KEY) if isinstance(test, dict) else None
+        for d in (extra or {}).get("items") or []:
+            if isinstance(d, dict):
+                item = ItemResult.from_dict(d)
+                items[item.id] = item
+    return SubmissionResult.from_items(
+        items, status=str(top.get("status") or INTERNAL_ERROR),
+        messages=[str(m) for m in top.get("messages") or []],
+        cell_errors=[e for e in top.get("cell_errors") or [] if isinstance(e, dict)],
+        staff_notes=[str(n) for n in top.get("staff_notes") or []],
+        evidence=[str(n) for n in top.get("evidence") or []],
+        execution_time=float(data.get("execution_time") or 0))
+
+
+def write_results(result, path) -> dict:
+    """Write results.json (a `SubmissionResult` or an already made dict) atomically; return the
+    dict written. The one writer of results.json."""
+    data = to_gradescope(result) if isinstance(result, SubmissionResult) else result
+    write_text_atomic(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    return data
+
+
+def write_text_atomic(path, text: str) -> None:
+    """Write `text` to `path` so that a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8", newline="")  # the text's own line ends, as given
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# What the student reads
+# ---------------------------------------------------------------------------------------------
+def summary_markdown(result: SubmissionResult) -> str:
+    if result.status == INTERNAL_ERROR:
+        head = (f"**{spec.ASSIGNMENT}: the autograder could not grade this submission.** "
+                "This is not your fault; please contact the course staff.")
+    else:
+        head = (f"**{spec.ASSIGNMENT}: autograded {score_text(result.score, result.max_score)}.**"
+                f" The written answers ({points_text(spec.MANUAL_POINTS)}) are graded by the "
+                "course staff.")
+    lines = [head]
+    if result.messages:
+        lines += [""] + [f"- {m}" for m in result.messages]
+    if result.evidence:
+        lines += ["", "Your saved outputs (no points: the written answers are graded from them):",
+                  ""] + [f"- {m}" for m in result.evidence]
+    return "\n".join(lines)
+
+
+def item_label(item: ItemResult) -> str:
+    found = spec.ITEMS.get(item.id)
+    if found is None:
+        return item.id
+    return ITEM_LABELS.get(found.kind, "{}").format(found.target)
+
+
+def question_markdown(q: QuestionResult, items: list) -> str:
+    if q.question.kind == spec.MANUAL:
+        return f"Worth {points_text(q.question.points)}. {spec.MANUAL_GRADING_NOTE}"
+    blocks = []
+    for item in items:
+        mark = PASS if item.passed else FAIL
+        head = f"{mark} **{item_label(item)}** ({score_text(item.score, item.points)})"
+        if item.passed:
+            blocks.append(head + (f": {item.messages[0]}" if item.messages else ""))
+            continue
+        lines = [head]
+        stated = [c for c in item.checks if not c.passed and (c.expected or c.found)]
+        if stated:
+            lines += ["", md_table(("property", "expected", "found"),
+                                   [(c.name, c.expected or "", c.found or "") for c in stated])]
+        if item.messages:
+            lines += [""] + [f"- {m}" for m in item.messages]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def score_table(result: SubmissionResult) -> str:
+    """The plain-text table `hw5 grade` prints: one row per question and the total."""
+    rows = [("question", "score", "max", "status")]
+    for q in result.questions:
+        if q.question.kind == spec.MANUAL:
+            rows.append((q.question.title, "-", number(q.question.points), "manual"))
+        else:
+            rows.append((q.question.title, number(q.score), number(q.max_score),
+                         "ok" if q.score >= q.max_score else "lost points"))
+    rows.append(("autograded total", number(result.score), number(result.max_score),
+                 "" if result.status == GRADED else result.status))
+    return table(rows, "lrrl", rules=(1, len(rows) - 1))
+
+
+# Transitional names for hw5.grading.trusted (it builds ItemResults and writes their JSON).
 def items_to_json(items: list) -> list:
-    return [asdict(i) for i in items]
+    return [i.to_dict() for i in items]
 
 
 def items_from_json(data: list) -> list:
-    return [ItemResult(d["item"], float(d["points"]), bool(d["passed"]), list(d["messages"]))
-            for d in data]
+    return [ItemResult.from_dict(d) for d in data if isinstance(d, dict)]

@@ -11,13 +11,15 @@ with the question in their metadata (``hw5.question``, written by the build) are
 """
 from __future__ import annotations
 
-import json
 import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hw5.build.master import CELL_META
 from hw5.kit import spec
+from hw5.submissions import UnreadableNotebook, cell_source, read_notebook
+from hw5.text import points_text
 
 from .exports import ExportError, Submission, open_export
 
@@ -27,7 +29,6 @@ PLACEHOLDER = re.compile(r"_?Type your answer here, replacing this text\._?", re
 OTTER_MARKER = re.compile(r"<!--\s*(BEGIN|END)\s+QUESTION\s*-->", re.IGNORECASE)
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 MANUAL_QUESTIONS = tuple(q for q in spec.QUESTIONS if q.kind == spec.MANUAL)
-CELL_META = "hw5"  # hw5.build.master.CELL_META (not imported: the build needs otter)
 
 
 def register(sub) -> None:
@@ -62,42 +63,13 @@ class Cell:
     """``metadata.hw5.question`` when the cell still has it."""
 
 
-class UnreadableNotebook(ValueError):
-    """The file is not a notebook we can read; the message says why."""
-
-
 def load_cells(path) -> list[Cell]:
-    path = Path(path)
-    try:
-        if path.stat().st_size > spec.SANDBOX_NOTEBOOK_MAX_BYTES:
-            raise UnreadableNotebook("file too large")
-        text = path.read_bytes().decode("utf-8-sig")
-        raw = json.loads(text)
-    except UnreadableNotebook:
-        raise
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise UnreadableNotebook(f"{type(exc).__name__}") from None
-    if not isinstance(raw, dict):
-        raise UnreadableNotebook("not a notebook object")
-    major = raw.get("nbformat")
-    if isinstance(major, int) and not isinstance(major, bool) and major < 4:
-        try:
-            import nbformat
-
-            raw = json.loads(nbformat.writes(nbformat.reads(text, as_version=4)))
-        except Exception as exc:  # noqa: BLE001
-            raise UnreadableNotebook(f"old nbformat {major} ({type(exc).__name__})") from None
-    cells = raw.get("cells")
-    if not isinstance(cells, list):
-        raise UnreadableNotebook("no list of cells")
+    """The cells of the notebook at `path` (read leniently; raises UnreadableNotebook)."""
+    raw, _ = read_notebook(path)
     out = []
-    for c in cells:
-        if not isinstance(c, dict):
-            continue
-        src = c.get("source", "")
-        if isinstance(src, list):
-            src = "".join(s for s in src if isinstance(s, str))
-        if not isinstance(src, str):
+    for c in raw["cells"]:
+        src = cell_source(c)
+        if src is None:
             continue
         meta = c.get("metadata")
         tag = meta.get(CELL_META) if isinstance(meta, dict) else None
@@ -307,11 +279,6 @@ def rubric_md_sections(text: str) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------
 # Writing
 # ---------------------------------------------------------------------------------------------
-def _points(q: spec.Question) -> str:
-    p = int(q.points) if float(q.points).is_integer() else q.points
-    return f"{p} point{'' if p == 1 else 's'}"
-
-
 def export_written(export, outdir) -> list[tuple[Path, int, int]]:
     """Write OUTDIR/<question id>.md for every manual question; return (path, answered, total)."""
     outdir = Path(outdir)
@@ -327,12 +294,12 @@ def export_written(export, outdir) -> list[tuple[Path, int, int]]:
                 try:
                     answers = find_answers(load_cells(s.notebook), layout)
                 except UnreadableNotebook as exc:
-                    problems.append(f"{s.notebook.name} could not be read ({exc})")
+                    problems.append(f"{s.notebook.name} could not be read ({exc.kind})")
             per_sub.append((s, answers, "; ".join(problems)))
     written = []
     for q in MANUAL_QUESTIONS:
         answered = sum(1 for _s, a, _p in per_sub if a.get(q.id))
-        lines = [f"# {q.title} ({_points(q)})", "",
+        lines = [f"# {q.title} ({points_text(q.points)})", "",
                  f"{spec.ASSIGNMENT}. Written answers of {len(per_sub)} submissions "
                  f"({answered} answered), collected by `hw5 export-written`.", "",
                  "## Rubric", "", rubrics.get(q.id, "(rubric not found: see solutions/rubric.md)"),

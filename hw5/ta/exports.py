@@ -8,7 +8,8 @@ Ruby: its keys are symbols (``:submitters:``, ``:name:``, ``:sid:``, ``:email:``
 are read leniently here. A group submission lists several submitters.
 
 A plain folder of ``.ipynb`` files is read as one submission per file (the file's stem is the id,
-no student details).
+no student details). Which notebook of a submission folder is graded follows the one rule of
+`hw5.submissions.pick_notebook`, the same as on Gradescope.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from hw5.kit import spec
+from hw5.submissions import is_candidate, pick_notebook
 
 METADATA_NAME = "submission_metadata.yml"
 SUBMISSION_PREFIX = "submission_"
@@ -296,29 +297,14 @@ def _from_folder(folder: Path, sub_id: str, submitters: list) -> Submission:
     if not folder.is_dir():
         sub.notes.append(f"no folder {folder.name}/ in the export")
         return sub
-    files = {p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file()}
-    notebooks = sorted((rel for rel in files if rel.endswith(".ipynb")
-                        and not PurePosixPath(rel).name.startswith(".")
-                        and not (set(PurePosixPath(rel).parts) & IGNORED_PARTS)),
-                       key=lambda rel: (rel.count("/"), rel))
-    if not notebooks:
-        shown = ", ".join(sorted(files)[:5]) + (f" and {len(files) - 5} more"
-                                                 if len(files) > 5 else "")
-        sub.notes.append("no .ipynb file in the submission"
-                         + (f" (files: {shown})" if files else " (the folder is empty)"))
-        return sub
-    # hw5.ipynb (the shallowest one) if there is one, else the first by name
-    preferred = [rel for rel in notebooks if PurePosixPath(rel).name == spec.NOTEBOOK_NAME]
-    chosen = preferred[0] if preferred else sorted(notebooks)[0]
-    sub.notebook = files[chosen]
-    if len(notebooks) > 1:
-        sub.notes.append(f"{len(notebooks)} notebooks submitted ({', '.join(notebooks)}); "
-                         f"using {chosen}")
+    sub.notebook, note = pick_notebook(folder)
+    if note:
+        sub.notes.append(note)
     return sub
 
 
 def _from_plain_folder(root: Path) -> list[Submission]:
-    notebooks = [p for p in _children(root) if p.is_file() and p.suffix == ".ipynb"]
+    notebooks = [p for p in _children(root) if p.is_file() and is_candidate(p.name)]
     subs, used = [], set()
     for nb in notebooks:
         sub_id = safe_id(nb.stem)

@@ -4,17 +4,20 @@ notebooks) in parallel, exactly as `hw5 grade` does one.
 Writes, under OUTDIR:
   results/<id>.json   the Gradescope results.json of each submission
   feedback/<id>.txt   the score table and every question's output, for the student
-  grades.csv          one row per submission: students, per-question autograded scores, total
+  grades.csv          one row per submission: students, per-question autograded scores, total,
+                      status, notes (student and staff), staff_notes (ID mismatch, evidence)
   histogram.png       totals; question_means.png: mean score / max per autograded question
 
-A submission whose results/<id>.json exists is not graded again unless --force. Nothing a
-submission contains stops the batch: a worker that crashes or raises leaves a zero row with a note.
+Every row is read from the result model each results.json carries (`hw5.grading.report.
+from_gradescope`), never from message text. A submission whose results/<id>.json exists is not
+graded again unless --force. Nothing a submission contains stops the batch: a worker that crashes
+or raises leaves a zero row with status "error" and a staff note.
 """
 from __future__ import annotations
 
 import csv
+import io
 import json
-import os
 import statistics
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -22,7 +25,12 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hw5.grading.report import (from_gradescope, score_table, to_gradescope, write_results,
+                                write_text_atomic)
+from hw5.grading.results import (INTERNAL_ERROR, NOT_A_NOTEBOOK, STUDENT_STATUSES,
+                                 SubmissionResult)
 from hw5.kit import spec
+from hw5.text import number, score_text, shorten, table
 
 from .exports import ExportError, Submission, open_export
 
@@ -37,10 +45,11 @@ AUTO_QUESTIONS = tuple(q for q in spec.QUESTIONS if q.kind == spec.AUTO)
 MAX_ATTEMPTS = 2
 
 OK = "ok"  # graded, nothing to report
-NOTES = "notes"  # graded; the grader left submission-level messages (failed cells, limits...)
+NOTES = "notes"  # graded; there are submission-level notes (failed cells, evidence, ...)
 NO_NOTEBOOK = "no notebook"
 ERROR = "error"  # the grader itself failed: zero, to be looked at by the staff
 NOT_GRADED = "not graded"  # outside --only and no earlier results
+# Otherwise the row's status is the student's notebook's: results.STUDENT_STATUSES.
 
 
 @dataclass
@@ -53,6 +62,9 @@ class Row:
     total: float
     status: str
     notes: list = field(default_factory=list)
+    """For the student and the staff: picking the notebook, the grader's messages."""
+    staff_notes: list = field(default_factory=list)
+    """For the staff: student-ID mismatch, what the saved outputs show, grader failures."""
     skipped: bool = False
     """Taken from an earlier run's results json."""
 
@@ -104,15 +116,15 @@ def grade_all(export, outdir, workers: int = DEFAULT_WORKERS, force: bool = Fals
             previous = None if force and (wanted is None or s.id in wanted) else \
                 _read_results(results_path(outdir, s))
             if previous is not None:
-                rows[s.id] = _row_from_results(s, previous, skipped=True)
+                rows[s.id] = row_from_results(s, previous, skipped=True)
             elif wanted is not None and s.id not in wanted:
-                rows[s.id] = Row(s, {}, 0.0, NOT_GRADED, [], skipped=True)
+                rows[s.id] = Row(s, {}, 0.0, NOT_GRADED, skipped=True)
             elif s.notebook is None:
-                rows[s.id] = _record(outdir, s, _empty_grading(s.notes), NO_NOTEBOOK)
+                rows[s.id] = _record(outdir, s, _ungraded(NOT_A_NOTEBOOK, s.notes))
             else:
                 todo.append(s)
-        for s, graded, status in _run_pool(todo, workers, progress):
-            rows[s.id] = _record(outdir, s, graded, status)
+        for s, graded in _run_pool(todo, workers, progress):
+            rows[s.id] = _record(outdir, s, graded)
         ordered = [rows[s.id] for s in subs]
     write_csv(ordered, outdir / GRADES_CSV)
     write_plots(ordered, outdir)
@@ -128,8 +140,8 @@ def feedback_path(outdir: Path, sub: Submission) -> Path:
 
 
 def _run_pool(todo: list, workers: int, progress: bool, fn=None):
-    """Yield (submission, graded, status) as the workers finish; `graded` is what `fn` (a
-    picklable function of the notebook path, default `grade_one`) returns."""
+    """Yield (submission, graded) as the workers finish; `graded` is what `fn` (a picklable
+    function of the notebook path and the submitters' ids, default `grade_one`) returns."""
     fn = fn or grade_one
     if not todo:
         return
@@ -151,7 +163,7 @@ def _run_pool(todo: list, workers: int, progress: bool, fn=None):
             for batch in batches:
                 with ProcessPoolExecutor(max_workers=1 if isolate else max(1, workers),
                                          mp_context=ctx) as pool:
-                    futures = {pool.submit(fn, str(s.notebook)): s for s in batch}
+                    futures = {pool.submit(fn, str(s.notebook), _sids(s)): s for s in batch}
                     for fut in as_completed(futures):
                         s = futures[fut]
                         try:
@@ -161,17 +173,12 @@ def _run_pool(todo: list, workers: int, progress: bool, fn=None):
                             if attempts[s.id] < MAX_ATTEMPTS:
                                 queue.append(s)
                                 continue
-                            graded = _empty_grading(s.notes + [
-                                "Internal grader error: the grading process died (crash or out "
-                                "of memory). Please contact the course staff."])
-                            yield s, graded, ERROR
+                            graded = _ungraded(INTERNAL_ERROR, [GRADER_FAILED], [
+                                "the grading process died (crash or out of memory)"])
                         except Exception as exc:  # noqa: BLE001 - one submission, one row
-                            graded = _empty_grading(s.notes + [
-                                f"Internal grader error ({type(exc).__name__}: {exc}). Please "
-                                "contact the course staff."])
-                            yield s, graded, ERROR
-                        else:
-                            yield s, graded, NOTES if (graded["notes"] or s.notes) else OK
+                            graded = _ungraded(INTERNAL_ERROR, [GRADER_FAILED],
+                                               [f"{type(exc).__name__}: {exc}"])
+                        yield s, graded
                         bar.set_postfix_str(f"last: {s.id}", refresh=False)
                         bar.update(1)
             isolate = True
@@ -179,92 +186,76 @@ def _run_pool(todo: list, workers: int, progress: bool, fn=None):
         bar.close()
 
 
-def grade_one(notebook: str) -> dict:
-    """Worker: grade one notebook (runs in a spawned process). Plain data back."""
+GRADER_FAILED = "The autograder failed. This is not your fault; please contact the course staff."
+
+
+def _sids(sub: Submission) -> tuple:
+    return tuple(s.sid for s in sub.submitters if s.sid)
+
+
+def grade_one(notebook: str, submitter_ids=()) -> dict:
+    """Worker: grade one notebook (runs in a spawned process). Plain data back: results.json's
+    content and the score table."""
     from hw5.grading.pipeline import grade_submission
 
-    report = grade_submission(Path(notebook))
-    return {"results": report.to_gradescope(), "table": report.table(),
-            "notes": list(report.notes), "error": _internal_error(report.notes)}
+    result = grade_submission(Path(notebook), submitter_ids=submitter_ids)
+    return {"results": to_gradescope(result), "table": score_table(result)}
 
 
-def _internal_error(notes: list) -> bool:
-    return any("Internal grader error" in n or "did not finish within" in n for n in notes)
+def _ungraded(status: str, messages, staff_notes=()) -> dict:
+    """Zero for everything, in the same shape as `grade_one`'s answer."""
+    result = SubmissionResult.ungraded(status, messages, staff_notes)
+    return {"results": to_gradescope(result), "table": score_table(result)}
 
 
-def _empty_grading(notes: list) -> dict:
-    """Zero for everything, with `notes`, in the same shape as `grade_one`'s answer."""
-    from hw5.grading.pipeline import assemble
-
-    report = assemble({}, list(notes))
-    return {"results": report.to_gradescope(), "table": report.table(), "notes": list(notes),
-            "error": True}
-
-
-def _record(outdir: Path, sub: Submission, graded: dict, status: str) -> Row:
+def _record(outdir: Path, sub: Submission, graded: dict) -> Row:
     """Write results/<id>.json and feedback/<id>.txt; return the csv row."""
-    results = graded["results"]
-    if graded.get("error") and status in (OK, NOTES):
-        status = ERROR
-    _write_atomic(results_path(outdir, sub),
-                  json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    _write_atomic(feedback_path(outdir, sub), feedback_text(sub, graded["table"], results))
-    row = _row_from_results(sub, results, skipped=False)
-    row.status = status
-    row.notes = _dedupe(list(sub.notes) + list(graded.get("notes", [])))
-    return row
+    results = write_results(graded["results"], results_path(outdir, sub))
+    write_text_atomic(feedback_path(outdir, sub), feedback_text(sub, graded["table"], results))
+    return row_from_results(sub, results, skipped=False)
+
+
+def _read_results(path: Path) -> dict | None:
+    """An earlier run's results.json, when it carries the result model (else: grade again)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if from_gradescope(data) is not None else None
+
+
+def row_status(sub: Submission, result: SubmissionResult) -> str:
+    if result.status == INTERNAL_ERROR:
+        return ERROR
+    if sub.notebook is None:
+        return NO_NOTEBOOK
+    if result.status in STUDENT_STATUSES:
+        return result.status
+    if sub.notes or result.messages or result.cell_errors or result.staff_notes \
+            or result.evidence:
+        return NOTES
+    return OK
+
+
+def row_from_results(sub: Submission, results: dict, skipped: bool) -> Row:
+    """The csv row of a results.json: read from the result model it carries, never from text."""
+    result = from_gradescope(results) or SubmissionResult.ungraded(
+        INTERNAL_ERROR, staff_notes=["results.json without the hw5 result model"])
+    scores = {q.question.id: q.score for q in result.questions if q.question in AUTO_QUESTIONS}
+    return Row(sub, scores, result.score, row_status(sub, result),
+               _dedupe(list(sub.notes) + result.messages),
+               _dedupe(result.staff_notes + result.evidence), skipped)
 
 
 def _dedupe(items: list) -> list:
     return list(dict.fromkeys(items))
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def _read_results(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and isinstance(data.get("tests"), list) else None
-
-
-def _row_from_results(sub: Submission, results: dict, skipped: bool) -> Row:
-    by_title = {q.title: q.id for q in AUTO_QUESTIONS}
-    scores = {q.id: 0.0 for q in AUTO_QUESTIONS}
-    for test in results.get("tests", []):
-        if isinstance(test, dict) and test.get("name") in by_title:
-            scores[by_title[test["name"]]] = float(test.get("score") or 0)
-    notes = _notes_from_output(str(results.get("output", "")))
-    status = OK
-    if any("Internal grader error" in n or "could not grade" in n or "did not finish within" in n
-           for n in notes):
-        status = ERROR
-    elif sub.notebook is None:
-        status = NO_NOTEBOOK
-    elif notes or sub.notes:
-        status = NOTES
-    return Row(sub, scores, float(results.get("score") or 0), status,
-               _dedupe(list(sub.notes) + notes), skipped)
-
-
-def _notes_from_output(output: str) -> list:
-    """The submission-level messages of a results.json `output` (its first line says the score,
-    its second the manual part; see `Report.to_gradescope`)."""
-    lines = [line for line in output.splitlines() if line.strip()]
-    if lines and lines[0].startswith(f"{spec.ASSIGNMENT}: autograded"):
-        lines = lines[2:]
-    return lines
-
-
 # ---------------------------------------------------------------------------------------------
 # Outputs
 # ---------------------------------------------------------------------------------------------
-def feedback_text(sub: Submission, table: str, results: dict) -> str:
+def feedback_text(sub: Submission, score_table_text: str, results: dict) -> str:
+    """For the student: what Gradescope shows (Markdown as plain text) and the score table."""
     rule = "=" * 78
     lines = [f"{spec.ASSIGNMENT}: autograder feedback", f"Submission {sub.id}"]
     if sub.names:
@@ -272,11 +263,11 @@ def feedback_text(sub: Submission, table: str, results: dict) -> str:
     if sub.notebook is not None:
         lines.append(f"Notebook: {sub.notebook.name}")
     lines += [f"Note: {n}" for n in sub.notes]
-    lines += ["", results.get("output", ""), "", table, ""]
+    lines += ["", results.get("output", ""), "", score_table_text, ""]
     manual = {q.title for q in spec.QUESTIONS if q.kind == spec.MANUAL}
     for test in results.get("tests", []):
         mark = ("graded by the course staff" if test.get("name") in manual
-                else f"{_fmt(test['score'])}/{_fmt(test['max_score'])}")
+                else score_text(test["score"], test["max_score"]))
         lines += [rule, f"{test['name']}  ({mark})", rule,
                   test.get("output", "") or "(no output)", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
@@ -284,20 +275,19 @@ def feedback_text(sub: Submission, table: str, results: dict) -> str:
 
 def csv_header() -> list:
     return (["submission_id", "sid", "name", "email"] + [q.id for q in AUTO_QUESTIONS]
-            + ["autograded_total", "status", "notes"])
+            + ["autograded_total", "status", "notes", "staff_notes"])
 
 
 def write_csv(rows: list, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(csv_header())
-        for r in rows:
-            s = r.submission
-            w.writerow([s.id, s.sids, s.names, s.emails]
-                       + [_fmt(r.scores.get(q.id, 0.0)) for q in AUTO_QUESTIONS]
-                       + [_fmt(r.total), r.status, " | ".join(r.notes)])
-    os.replace(tmp, path)
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf)
+    w.writerow(csv_header())
+    for r in rows:
+        s = r.submission
+        w.writerow([s.id, s.sids, s.names, s.emails]
+                   + [number(r.scores.get(q.id, 0.0)) for q in AUTO_QUESTIONS]
+                   + [number(r.total), r.status, " | ".join(r.notes), " | ".join(r.staff_notes)])
+    write_text_atomic(path, buf.getvalue())
 
 
 def write_plots(rows: list, outdir: Path) -> None:
@@ -312,7 +302,7 @@ def write_plots(rows: list, outdir: Path) -> None:
     ax.hist(totals, bins=[x - 0.5 for x in range(int(top) + 2)], color="#4C72B0",
             edgecolor="white")
     ax.set_xlim(-1, top + 1)
-    ax.set_xlabel(f"autograded total (out of {_fmt(top)})")
+    ax.set_xlabel(f"autograded total (out of {number(top)})")
     ax.set_ylabel("submissions")
     mean = statistics.fmean(totals) if totals else 0.0
     ax.set_title(f"{spec.ASSIGNMENT}\n{len(totals)} submissions, mean {mean:.1f}")
@@ -339,25 +329,21 @@ def write_plots(rows: list, outdir: Path) -> None:
 def summary(rows: list, outdir: Path) -> str:
     graded = [r for r in rows if not r.skipped]
     totals = [r.total for r in rows]
-    lines = []
-    table = [("submission", "student(s)", "total", "status")]
+    rows_text = [("submission", "student(s)", "total", "status")]
     for r in rows:
         who = r.submission.names or r.submission.sids or "-"
-        table.append((r.submission.id, who[:40], f"{_fmt(r.total)}/{_fmt(spec.AUTO_POINTS)}",
-                      r.status + (" (earlier run)" if r.skipped else "")))
-    widths = [max(len(t[i]) for t in table) for i in range(4)]
-    for n, t in enumerate(table):
-        lines.append("  ".join(c.ljust(w) if i != 2 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(t, widths))).rstrip())
-        if n == 0:
-            lines.append("-" * len(lines[0]))
+        rows_text.append((r.submission.id, shorten(who, 40),
+                          score_text(r.total, spec.AUTO_POINTS),
+                          r.status + (" (earlier run)" if r.skipped else "")))
+    lines = [table(rows_text, "llrl")]
     lines.append("")
     if totals:
         lines.append(f"{len(rows)} submissions ({len(graded)} graded now, "
                      f"{len(rows) - len(graded)} from an earlier run); autograded total: mean "
                      f"{statistics.fmean(totals):.2f}, median {statistics.median(totals):g}, "
-                     f"min {min(totals):g}, max {max(totals):g} (of {_fmt(spec.AUTO_POINTS)})")
-    problems = [r for r in rows if r.status in (ERROR, NO_NOTEBOOK)]
+                     f"min {number(min(totals))}, max {number(max(totals))} "
+                     f"(of {number(spec.AUTO_POINTS)})")
+    problems = [r for r in rows if r.status in (ERROR, NO_NOTEBOOK, *STUDENT_STATUSES)]
     if problems:
         lines.append(f"{len(problems)} to look at: " + ", ".join(
             f"{r.submission.id} ({r.status})" for r in problems))
@@ -365,6 +351,3 @@ def summary(rows: list, outdir: Path) -> str:
                  f"{outdir / HISTOGRAM_PNG}, {outdir / QUESTION_MEANS_PNG}")
     return "\n".join(lines)
 
-
-def _fmt(x) -> str:
-    return f"{float(x):g}"

@@ -19,7 +19,6 @@ import contextlib
 import io
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -28,13 +27,15 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from hw5.grading.report import from_gradescope
+from hw5.grading.results import GRADED
 from hw5.kit import spec
+from hw5.text import number, table as text_table
 
 # One mutant per kind of fault: architecture, optimizer, grade-time training, the second builder.
 QUICK_MUTANTS = ("filters_16", "adam", "frozen", "two_conv_32")
 DEFAULT_JOBS = 2
 GRADE_TIMEOUT_S = 900
-_FAIL = re.compile(r"^\[FAIL\] (\S+) ", re.M)
 _IGNORED_PARTS = {"__pycache__", ".ipynb_checkpoints"}
 
 
@@ -204,20 +205,20 @@ def grade_all(jobs: list[Job], work: Path, workers: int, log=sys.stderr) -> dict
     return results
 
 
-def failed_items(results: dict) -> list[str]:
-    """Item names marked ``[FAIL]`` in the questions' outputs, in order."""
-    return [m for t in results.get("tests", []) for m in _FAIL.findall(t.get("output", ""))]
-
-
 def judge(job: Job, results: dict) -> Row:
     full = spec.AUTO_POINTS
     if "error" in results:
         return Row(job.what, _expected(job), results["error"], False)
-    score = float(results.get("score", -1))
-    failed = failed_items(results)
-    got = f"{score:g}/{full:g}"
+    result = from_gradescope(results)
+    if result is None:
+        return Row(job.what, _expected(job), "results.json without the hw5 result model", False)
+    score = result.score
+    failed = result.failed_items()
+    got = f"{number(score)}/{number(full)}"
+    if result.status != GRADED:
+        got += f"; status {result.status}"
     if job.kind == "solution":
-        ok = score == full
+        ok = score == full and result.status == GRADED
         if failed:
             got += f"; failed: {', '.join(failed)}"
     elif job.kind == "template":
@@ -232,18 +233,14 @@ def judge(job: Job, results: dict) -> Row:
 
 
 def _expected(job: Job) -> str:
-    full = spec.AUTO_POINTS
+    full = number(spec.AUTO_POINTS)
     if job.kind == "solution":
-        return f"{full:g}/{full:g}"
+        return f"{full}/{full}"
     if job.kind == "template":
-        return f"0/{full:g}"
-    return f"< {full:g}; fails {', '.join(job.fails)}"
+        return f"0/{full}"
+    return f"< {full}; fails {', '.join(job.fails)}"
 
 
 def table(rows: list[Row]) -> str:
-    lines = [("what", "expected", "got", "ok")] + [
-        (r.what, r.expected, r.got, "ok" if r.ok else "SURPRISE") for r in rows]
-    widths = [max(len(line[i]) for line in lines) for i in range(3)]
-    out = [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:<{widths[2]}}  {d}" for a, b, c, d in lines]
-    out.insert(1, "-" * len(out[0]))
-    return "\n".join(out)
+    return text_table([("what", "expected", "got", "ok")] + [
+        (r.what, r.expected, r.got, "ok" if r.ok else "SURPRISE") for r in rows])
