@@ -16,6 +16,8 @@ import yaml
 
 from hw5.kit import spec
 
+from . import fill
+
 MASTER_PATH = Path("assignment") / spec.NOTEBOOK_NAME
 # Cell metadata key under which the build records the question a cell belongs to:
 # cell.metadata[CELL_META] == {"question": "<spec question id>"}.
@@ -63,8 +65,10 @@ def heading(question: spec.Question) -> str:
     return f"### {question.title} ({points_text(question.points)})"
 
 
-def read(path) -> nbformat.NotebookNode:
-    return nbformat.read(str(path), as_version=4)
+def read(path, filled: bool = True) -> nbformat.NotebookNode:
+    """The master notebook; with ``filled``, its ``{{placeholders}}`` replaced (``fill``)."""
+    nb = nbformat.read(str(path), as_version=4)
+    return fill.fill(nb, Path(path).parent) if filled else nb
 
 
 def _boundary(cell):
