@@ -3,6 +3,8 @@ kernel and record, for each of the five trained models, training and validation 
 per epoch, and which classes the trained model predicts on the test set.
 
     python scripts/reference_results.py            # about 6 minutes on 2 idle cores
+    python scripts/reference_results.py --raw runs.json        # also keep the raw measurement
+    python scripts/reference_results.py --from-raw runs.json   # rewrite the outputs from it
 
 Writes ``hw5/kit/reference_results.py`` (the data the spec, the notebook's ``report()`` and the
 rubric read) and ``docs/reference_results.md`` (the table, for people). The notebook is the one
@@ -26,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from hw5.build.fill import number  # noqa: E402
 from hw5.kit import spec  # noqa: E402
 
 SEED = 0
@@ -102,7 +105,8 @@ def measure(timeout_s: int) -> dict:
     line = next(l for l in text.splitlines() if l.startswith(MARK))
     data = json.loads(line[len(MARK):])
     data.update(seed=SEED, epochs=spec.EPOCHS, batch_size=spec.BATCH_SIZE,
-                notebook_seconds=round(elapsed), cpus=os.cpu_count(),
+                notebook_seconds=round(elapsed), load_average=round(os.getloadavg()[2], 1),
+                cpus=os.cpu_count(),
                 machine=platform.machine(), measured=date.today().isoformat())
     for name, run in data["runs"].items():
         epochs = len(run["history"]["loss"])
@@ -115,12 +119,27 @@ def _round(values, digits=4):
     return [round(v, digits) for v in values]
 
 
+def _runs_text(runs: dict) -> str:
+    """RUNS as Python source, one line per series."""
+    lines = ["RUNS = {"]
+    for name, run in runs.items():
+        lines.append(f"    {name!r}: {{")
+        lines.append('        "history": {')
+        for key, values in run["history"].items():
+            lines.append(f"            {key!r}: {json.dumps(_round(values))},")
+        lines.append("        },")
+        lines.append(f'        "predicted_counts": {json.dumps(run["predicted_counts"])},')
+        lines.append("    },")
+    lines.append("}")
+    return "\n".join(lines).replace("'", '"') + "\n"
+
+
+META_KEYS = ("measured", "seed", "epochs", "batch_size", "notebook_seconds", "load_average",
+             "cpus", "machine", "versions")
+
+
 def write_module(data: dict, path: Path = DATA_MODULE) -> None:
-    runs = {name: {"history": {k: _round(v) for k, v in run["history"].items()},
-                   "predicted_counts": run["predicted_counts"]}
-            for name, run in data["runs"].items()}
-    meta = {k: data[k] for k in ("measured", "seed", "epochs", "batch_size", "notebook_seconds",
-                                 "cpus", "machine", "versions")}
+    meta = {k: data[k] for k in META_KEYS if k in data}
     text = (
         '"""Reference results measured by ``scripts/reference_results.py``: the solution notebook\n'
         "run for the full number of epochs. Generated; do not edit (re-run the script instead).\n\n"
@@ -129,7 +148,7 @@ def write_module(data: dict, path: Path = DATA_MODULE) -> None:
         '"""\n'
         f"MEASURED = {json.dumps(meta, indent=4, sort_keys=True)}\n\n"
         f"TEST_LABEL_COUNTS = {json.dumps(data['test_label_counts'])}\n\n"
-        f"RUNS = {json.dumps(runs, indent=4)}\n"
+        + _runs_text(data["runs"])
     )
     path.write_text(text, encoding="utf-8")
 
@@ -143,15 +162,17 @@ def table(runs: dict, meta: dict) -> str:
         f"{meta['epochs']} epochs, batch size {meta['batch_size']}, seed {meta['seed']}); do not edit. "
         f"Measured {meta['measured']} with Keras {meta['versions']['keras']}, TensorFlow "
         f"{meta['versions']['tensorflow']}, Python {meta['versions']['python']}, on "
-        f"{meta['cpus']} CPU cores ({meta['machine']}): the notebook took {meta['notebook_seconds']} s.",
+        f"{meta['cpus']} CPU cores ({meta['machine']}): the notebook took {meta['notebook_seconds']} s"
+        + (f" (15-minute load average {meta['load_average']} at the end: a shared machine)."
+           if meta.get("load_average", 0) > meta["cpus"] / 2 else "."),
         "The rubric, the spec's reference accuracies and the notebook's `report()` read",
         "`hw5/kit/reference_results.py`, written by the same run.",
         "",
     ]
     for name, run in runs.items():
         tv = spec.TRAINED_VARIABLES[name]
-        settings = f"learning rate {tv.learning_rate:g}" + (
-            f", momentum {tv.momentum:g}" if tv.momentum else "")
+        settings = f"learning rate {number(tv.learning_rate)}" + (
+            f", momentum {number(tv.momentum)}" if tv.momentum else "")
         h = run["history"]
         counts = run["predicted_counts"]
         top = max(range(len(counts)), key=counts.__getitem__)

@@ -117,7 +117,10 @@ def values(master_dir: Path) -> dict:
         out[f"params.{name}"] = f"{arch_params:,}"
     for name, tv in spec.TRAINED_VARIABLES.items():
         out[f"lr.{name}"] = number(tv.learning_rate)
+        out[f"lr_decimal.{name}"] = f"{tv.learning_rate:.10f}".rstrip("0").rstrip(".")
         out[f"momentum.{name}"] = number(tv.momentum)
+    out["lr_ratio_small"] = number(round(spec.TRAINED_VARIABLES["model"].learning_rate
+                                         / spec.TRAINED_VARIABLES["model_eta_small"].learning_rate))
     out["momentum_gain"] = _num(round(1 / (1 - spec.TRAINED_VARIABLES["model_momentum"].momentum)))
     for n in SECTION_TITLES:
         out[f"section_heading.{n}"] = section_heading(n)

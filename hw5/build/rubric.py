@@ -39,7 +39,11 @@ def render(master_nb) -> str:
     for q in spec.QUESTIONS:
         for item in q.items:
             lines.append(f"| {q.id} | `{item.id}` | {_num(item.points)} |")
-    lines.append("")
+    cells = spec.P3_OUTPUT_SHAPE[0] * spec.P3_OUTPUT_SHAPE[1]
+    p3_points = spec.ITEMS["answer_p3"].points
+    lines += ["", f"`answer_p3` gives credit per output cell ({_num(p3_points / cells)} points for each "
+              f"of the {cells}), on the numbers derived from the student ID the notebook exports "
+              f"(`{spec.STUDENT_ID_VARIABLE}`); every other item is all or nothing.", ""]
 
     meta = spec.REFERENCE_MEASURED
     lines += ["## Reference results", "",
