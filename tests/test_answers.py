@@ -169,3 +169,30 @@ def test_item_fraction_is_all_or_nothing_for_other_checks():
     assert answers.item_fraction([ok, half]) == 0.5
     assert answers.item_fraction([bad, half]) == 0
     assert answers.item_fraction([]) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# End to end: a copied P3 through `hw5 grade` (real kernel, real export, trusted process)
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_copied_p3_loses_points_through_hw5_grade(tmp_path):
+    import re
+
+    import nbformat
+
+    from grading_helpers import grade, output_of, solution, write
+
+    nb = solution()
+    id_cell = next(c for c in nb.cells if c.cell_type == "code"
+                   and re.search(rf"^{spec.STUDENT_ID_VARIABLE}\s*=", c.source, re.M))
+    # Another student submits the solution's P3 numbers under their own ID.
+    copied = answers.p3_expected(re.search(r'"([^"]+)"', id_cell.source).group(1)).tolist()
+    id_cell.source = f'{spec.STUDENT_ID_VARIABLE} = "copycat-7"'
+    nb.cells.append(nbformat.v4.new_code_cell(f"{spec.P3_VARIABLE} = {copied}"))
+    results = grade(write(nb, tmp_path / "hw5.ipynb"))
+    mine = answers.p3_expected("copycat-7")
+    wrong = int((mine != np.array(copied)).sum())
+    assert wrong > 0
+    p3_test = next(t for t in results["tests"] if t["name"] == spec.QUESTIONS_BY_ID["p3"].title)
+    assert p3_test["score"] < p3_test["max_score"]
+    assert f"{wrong} of {CELLS} entries are wrong" in output_of(results, "p3")
