@@ -401,3 +401,25 @@ def test_student_id_cell_is_blank_in_the_template_and_set_in_the_solution(studen
         assert not any("p3_numbers" in src or "show_numbers" in src for src in code[:index])
     assert first["student"][1] == "" and first["solution"][1]
     assert first["student"][0] == first["solution"][0]
+
+
+def test_unknown_placeholders_and_bad_course_settings_are_refused(tmp_path):
+    table = fill.values(ROOT / master.MASTER_PATH.parent)
+    assert fill.fill_text("after {{ epochs }} epochs", table) == f"after {spec.EPOCHS} epochs"
+    with pytest.raises(fill.FillError, match="no_such_value"):
+        fill.fill_text("{{no_such_value}}", table)
+    (tmp_path / fill.COURSE_FILE).write_text("due: tomorrow\n", encoding="utf-8")
+    with pytest.raises(fill.FillError, match="late_policy"):
+        fill.course_settings(tmp_path)
+
+
+def test_master_needs_one_tagged_student_id_cell():
+    nb = master.read(ROOT / master.MASTER_PATH)
+    cell = next(c for c in nb.cells if c.cell_type == "code"
+                and re.search(rf"^{spec.STUDENT_ID_VARIABLE}\s*=", c.source, re.M))
+    cell.metadata["tags"] = []
+    with pytest.raises(master.MasterError, match="tag"):
+        master.validate(nb)
+    cell.source = "pass"
+    with pytest.raises(master.MasterError, match=spec.STUDENT_ID_VARIABLE):
+        master.validate(nb)
