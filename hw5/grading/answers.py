@@ -12,18 +12,23 @@ never which cells are wrong (with resubmissions that would be an oracle).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from hw5 import answer_key
 from hw5.kit import checks, p3, spec
 from hw5.kit.checks import CheckResult
 
 
-@dataclass
 class ScoredCheck(CheckResult):
-    """A check that earns part of its item: ``fraction`` in [0, 1]."""
+    """A CheckResult that earns part of its item: ``fraction`` in [0, 1].
 
-    fraction: float = 0.0
+    A plain subclass (not a dataclass field) so that it keeps working whatever fields and
+    frozenness ``CheckResult`` has."""
+
+    def __init__(self, *args, fraction: float = 0.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        object.__setattr__(self, "fraction", float(fraction))
+
+    def __repr__(self) -> str:
+        return f"{super().__repr__()[:-1]}, fraction={self.fraction!r})"
 
 
 def item_fraction(results) -> float:
