@@ -1,4 +1,4 @@
-"""Numbers in the notebook's text come from the spec: ``{{name}}`` placeholders, filled by the build.
+"""Numbers in the notebook's text come from the spec: ``{{name}}`` placeholders, filled at build.
 
 The master notebook's Markdown cells write ``{{epochs}}``, ``{{lr.model_eta_large}}``,
 ``{{ref.val_accuracy.model}}``, ``{{course.due}}``... instead of typing numbers that would drift

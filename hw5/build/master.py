@@ -162,9 +162,11 @@ def _student_id_problems(nb, blocks) -> list[str]:
     """One code cell before the first question sets the student ID; otter's solution tag makes
     the template's copy blank and the solution's filled in."""
     first = min(blocks[0].cells) if blocks else len(nb.cells)
-    cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and _STUDENT_ID.search(c.source)]
+    cells = [i for i, c in enumerate(nb.cells)
+             if c.cell_type == "code" and _STUDENT_ID.search(c.source)]
     if len(cells) != 1 or cells[0] >= first:
-        return [f"exactly one code cell before the first question must set {spec.STUDENT_ID_VARIABLE}"]
+        return [f"exactly one code cell before the first question must set "
+                f"{spec.STUDENT_ID_VARIABLE}"]
     if STUDENT_ID_TAG not in nb.cells[cells[0]].metadata.get("tags", []):
         return [f"the {spec.STUDENT_ID_VARIABLE} cell needs the tag {STUDENT_ID_TAG!r}"]
     return []

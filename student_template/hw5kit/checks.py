@@ -722,7 +722,8 @@ def run_item(item: str, bundle, reference=None) -> list:
     try:
         reference = reference or {}
         answer_items = {f"answer_{spec.P1_1_VARIABLE}": spec.P1_1_VARIABLE,
-                        "answer_p3": spec.P3_VARIABLE, f"answer_{spec.P3_VARIABLE}": spec.P3_VARIABLE}
+                        "answer_p3": spec.P3_VARIABLE,
+                        f"answer_{spec.P3_VARIABLE}": spec.P3_VARIABLE}
         if item in answer_items:
             check = reference.get(answer_items[item])
             if not callable(check):
