@@ -12,12 +12,14 @@ import json
 import numpy as np
 
 from hw5 import answer_key
+from hw5.grading import answers
 from hw5.kit import analyse, describe, spec
 from hw5.mutants import REFERENCE_SOURCES, load_builder
 
 TRAIN, TEST = spec.SANDBOX_TRAIN_IMAGES, spec.SANDBOX_TEST_IMAGES
 IMAGES = list(spec.IMAGE_SHAPE)
-REFERENCE = {spec.P1_1_VARIABLE: answer_key.P1_1_ANSWER, spec.P3_VARIABLE: answer_key.P3_ANSWER}
+REFERENCE = answers.answer_checks()
+STUDENT_ID = "s1234567"
 
 
 def roundtrip(data):
@@ -68,7 +70,8 @@ def reference_namespace(builders=None):
     for name in spec.TRAINED_VARIABLES:
         ns[name] = model_for(name, builders)
     ns[spec.P1_1_VARIABLE] = f" {answer_key.P1_1_ANSWER.lower()} "
-    ns[spec.P3_VARIABLE] = np.array(answer_key.P3_ANSWER, dtype=np.int64)
+    ns[spec.STUDENT_ID_VARIABLE] = STUDENT_ID
+    ns[spec.P3_VARIABLE] = answers.p3_expected(STUDENT_ID).astype(np.int64)
     return ns
 
 

@@ -13,7 +13,8 @@ import pytest
 
 from hw5 import answer_key
 from hw5.build import (AUTOGRADER_DIR, RUBRIC_NAME, SOLUTIONS_DIR, STUDENT_DIR, assign,
-                       autograder_zip, build_all, master, student)
+                       autograder_zip, build_all, fill, master, student)
+from hw5.grading import answers
 from hw5.kit import spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,9 +138,10 @@ def test_template_has_no_solution_code(built, student_nb):
         problems.append("the second Conv2D(64 ...)")
     if re.search(rf"""\b{spec.P1_1_VARIABLE}\s*=\s*["']{answer_key.P1_1_ANSWER}["']""", everything):
         problems.append("the P1.1 answer")
-    for row in answer_key.P3_ANSWER:
-        if re.search(r"\[\s*" + r",\s*".join(str(v) for v in row) + r"\s*\]", everything):
-            problems.append(f"a P3 answer row {row}")
+    if re.search(rf'^{spec.STUDENT_ID_VARIABLE}\s*=\s*"[^"]', everything, re.M):
+        problems.append("a filled-in student ID")
+    if "np.sum(P3_INPUT" in everything:
+        problems.append("the P3 solution code")
     for name in spec.TRAINED_VARIABLES:
         if name != "model" and re.search(rf"\b{name}\s*=\s*define_model", everything):
             problems.append(f"the solution line for {name}")
@@ -149,7 +151,7 @@ def test_template_has_no_solution_code(built, student_nb):
         problems.append("otter solution/prompt markers")
     assert not problems, f"student template leaks: {problems}"
     assert not (built / STUDENT_DIR / student.KIT_PACKAGE / "answer_key.py").exists()
-    assert "P3_ANSWER" not in everything
+    assert "P3_ANSWER" not in everything and "P1_1_HINTS" not in everything
 
 
 def test_every_todo_maps_to_a_solution_cell(student_nb, solution_nb):
@@ -199,11 +201,15 @@ def test_points_in_notebook_match_spec(which, student_nb, solution_nb):
     md = [c.source for c in nb.cells if c.cell_type == "markdown"]
     for q in spec.QUESTIONS:
         assert sum(master.heading(q) in s for s in md) == 1, master.heading(q)
-    # Every "(N points)" heading is a question or a part, with the spec's value.
+    # Every "(N points)" heading is a question, a part or a section, with the spec's value.
     allowed = {master.heading(q) for q in spec.QUESTIONS}
+    sections = [fill.section_heading(n) for n in sorted({q.section for q in spec.QUESTIONS
+                                                         if q.section})]
     headings = [line for s in md for line in s.split("\n")
                 if line.startswith("#") and re.search(r"\(\d+(\.\d+)? points?\)", line)]
-    parts = [h for h in headings if h not in allowed]
+    parts = [h for h in headings if h not in allowed and h not in sections]
+    assert [h for h in headings if h in sections] == sections
+    assert all(f"({master.points_text(spec.SECTION_POINTS)})" in h for h in sections)
     assert len(parts) == 2, parts
     written, notebook = parts
     assert f"({master.points_text(spec.PART_POINTS['written'])})" in written and "Part 1" in written
@@ -219,6 +225,8 @@ def test_points_in_notebook_match_spec(which, student_nb, solution_nb):
     plain = "\n".join(md).replace("`", "")
     for letter, option in spec.P1_1_OPTIONS.items():
         assert f"**{letter}.** {option}" in plain
+    # Every placeholder was filled.
+    assert not re.search(r"\{\{\s*[\w.]+\s*\}\}", "\n".join(md))
 
 
 def test_check_cells_and_test_files_match_spec(built, student_nb):
@@ -340,3 +348,78 @@ def test_rubric_pdf_when_pandoc_and_tex_are_installed(tmp_path):
         pytest.skip("pandoc or a TeX engine is not installed here")
     pdf = rubric_pdf.build(ROOT / "solutions" / "rubric.md", tmp_path)
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 10_000
+
+
+# ------------------------------------------------------------------------------------------------
+# Student experience: one statement of versions, the Colab path, the course's policies, the ID
+# ------------------------------------------------------------------------------------------------
+def test_python_versions_are_stated_once_from_the_spec(built, student_nb):
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    low, high = spec.PYTHON_VERSIONS
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    major, minor = high.split(".")
+    assert project["requires-python"] == f">={low},<{major}.{int(minor) + 1}"
+    readme = (built / STUDENT_DIR / "README.md").read_text(encoding="utf-8")
+    for text in (readme, _text(student_nb, "markdown")):
+        assert spec.PYTHON_VERSIONS_TEXT in text
+        assert not re.search(r"Python 3\.\d+ (to|or|-|–) 3\.\d+", text.replace(
+            spec.PYTHON_VERSIONS_TEXT, "")), "another statement of the supported versions"
+
+
+def test_colab_cell_unpacks_the_handout_the_readme_names(built, student_nb):
+    readme = (built / STUDENT_DIR / "README.md").read_text(encoding="utf-8")
+    colab = next(c.source for c in student_nb.cells
+                 if c.cell_type == "code" and "google.colab" in c.source)
+    zip_path = f"{student.COLAB_ROOT}/{student.HANDOUT_ZIP}"
+    folder = f"{student.COLAB_ROOT}/{student.HANDOUT_FOLDER}"
+    assert zip_path in colab and f'os.chdir("{folder}")' in colab
+    assert f"extractall(\"{student.COLAB_ROOT}\")" in colab
+    for step in (student.HANDOUT_ZIP, "Upload notebook", f"%cd {folder}", "Download .ipynb"):
+        assert step in readme, step
+    # The zip really unpacks to that folder with the notebook and the kit inside.
+    from hw5.build import student_zip
+
+    assert student_zip.TOP == student.HANDOUT_FOLDER and student_zip.ZIP_NAME == student.HANDOUT_ZIP
+
+
+def test_course_policies_are_filled_from_one_setting(student_nb):
+    settings = fill.course_settings(ROOT / master.MASTER_PATH.parent)
+    md = _text(student_nb, "markdown")
+    for value in settings.values():
+        assert md.count(value) == 1, value
+
+
+def test_student_id_cell_is_blank_in_the_template_and_set_in_the_solution(student_nb, solution_nb):
+    pattern = rf'^{spec.STUDENT_ID_VARIABLE}\s*=\s*"([^"]*)"'
+    first = {}
+    for which, nb in (("student", student_nb), ("solution", solution_nb)):
+        code = [c.source for c in nb.cells if c.cell_type == "code"]
+        index = next(i for i, src in enumerate(code) if re.search(pattern, src, re.M))
+        first[which] = (index, re.search(pattern, code[index], re.M).group(1))
+        # Before Part 1: everything after it can use the ID.
+        assert not any("p3_numbers" in src or "show_numbers" in src for src in code[:index])
+    assert first["student"][1] == "" and first["solution"][1]
+    assert first["student"][0] == first["solution"][0]
+
+
+def test_unknown_placeholders_and_bad_course_settings_are_refused(tmp_path):
+    table = fill.values(ROOT / master.MASTER_PATH.parent)
+    assert fill.fill_text("after {{ epochs }} epochs", table) == f"after {spec.EPOCHS} epochs"
+    with pytest.raises(fill.FillError, match="no_such_value"):
+        fill.fill_text("{{no_such_value}}", table)
+    (tmp_path / fill.COURSE_FILE).write_text("due: tomorrow\n", encoding="utf-8")
+    with pytest.raises(fill.FillError, match="late_policy"):
+        fill.course_settings(tmp_path)
+
+
+def test_master_needs_one_tagged_student_id_cell():
+    nb = master.read(ROOT / master.MASTER_PATH)
+    cell = next(c for c in nb.cells if c.cell_type == "code"
+                and re.search(rf"^{spec.STUDENT_ID_VARIABLE}\s*=", c.source, re.M))
+    cell.metadata["tags"] = []
+    with pytest.raises(master.MasterError, match="tag"):
+        master.validate(nb)
+    cell.source = "pass"
+    with pytest.raises(master.MasterError, match=spec.STUDENT_ID_VARIABLE):
+        master.validate(nb)

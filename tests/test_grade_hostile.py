@@ -8,13 +8,16 @@ import nbformat
 import pytest
 
 from hw5 import answer_key
+from hw5.grading import answers
 from hw5.kit import spec
 
 from grading_helpers import TEMPLATE, add_cell, grade, output_of, scores, solution, write
 
 pytestmark = pytest.mark.slow
 
-ANSWERS_CELL = f"{spec.P1_1_VARIABLE} = 'C'\n{spec.P3_VARIABLE} = {list(map(list, answer_key.P3_ANSWER))}"
+ANSWERS_CELL = (f"{spec.STUDENT_ID_VARIABLE} = 'hostile-01'\n"
+                f"{spec.P1_1_VARIABLE} = '{answer_key.P1_1_ANSWER}'\n"
+                f"{spec.P3_VARIABLE} = {answers.p3_expected('hostile-01').tolist()}")
 HONEST = spec.QUESTIONS_BY_ID["p1_1"].points + spec.QUESTIONS_BY_ID["p3"].points
 
 

@@ -82,6 +82,12 @@ def test_student_template_runs_until_the_first_todo(built, tmp_path, quick_env):
     # The blank written answers are reported, not crashed on.
     assert PASSED not in checks['grader.check("p1_1")']
     assert PASSED not in checks['grader.check("p3")']
+    # Without a student ID, the P3 cell says what to do instead of failing.
+    p3_cell = next(c for c in nb.cells if "show_numbers(" in c.source)
+    assert f"{spec.STUDENT_ID_VARIABLE} is not set" in _plain_output(p3_cell)
+    # The baseline's report and plot title come from the model's own optimizer.
+    report = next(c for c in nb.cells if c.source.rstrip().endswith('report("model", model, history)'))
+    assert "model (SGD, lr 0.01)" in _plain_output(report)
 
 
 def test_solution_notebook_runs_and_passes_public_checks(built, tmp_path, quick_env):
@@ -96,6 +102,14 @@ def test_solution_notebook_runs_and_passes_public_checks(built, tmp_path, quick_
     failed = {c.source: _plain_output(c) for c in nb.cells
               if c.source.startswith("grader.check(") and PASSED not in _plain_output(c)}
     assert not failed, failed
+    # Each run is labelled with its own optimizer settings, next to the reference run.
+    reports = "\n".join(_plain_output(c) for c in nb.cells if "report(" in c.source)
+    for tv in spec.TRAINED_VARIABLES.values():
+        settings = f"lr {tv.learning_rate:g}" + (f", momentum {tv.momentum:g}" if tv.momentum else "")
+        assert f"{tv.model} (SGD, {settings}) after 1 epoch(s)" in reports, reports
+    # The solution's P3 numbers are printed, and its answer is right for its ID.
+    p3_cell = next(c for c in nb.cells if "show_numbers(" in c.source)
+    assert "P3 numbers for student ID" in _plain_output(p3_cell)
     line = next(l for l in _plain_output(nb.cells[-1]).splitlines() if l.startswith("HW5-PROBE"))
     found = json.loads(line[len("HW5-PROBE"):])
     assert set(found) == set(spec.TRAINED_VARIABLES)

@@ -1,39 +1,50 @@
-"""The stored P3 answer is what Keras' Conv2D computes: valid cross-correlation, stride 1."""
+"""The grader's P3 output is what Keras' Conv2D computes (valid cross-correlation, stride 1) on
+each student's own numbers, and the numbers make a fair question."""
 import numpy as np
 import pytest
 
-from hw5 import answer_key
-from hw5.kit import spec
+from hw5.grading import answers
+from hw5.kit import p3, spec
+
+IDS = ["12345678", "alice-01", "bob@example.edu", "Z9"]
 
 
 def _valid_cross_correlation(x, k):
-    windows = np.lib.stride_tricks.sliding_window_view(x, k.shape)
-    return np.einsum("ijab,ab->ij", windows, k)
+    """Written out independently of the grader's sliding-window version."""
+    kh, kw = k.shape
+    return np.array([[np.sum(x[i:i + kh, j:j + kw] * k) for j in range(x.shape[1] - kw + 1)]
+                     for i in range(x.shape[0] - kh + 1)])
 
 
-def test_p3_answer_is_the_valid_cross_correlation():
-    x, k = np.array(spec.P3_INPUT), np.array(spec.P3_KERNEL)
-    expected = _valid_cross_correlation(x, k)
-    answer = np.array(answer_key.P3_ANSWER)
-    assert answer.shape == spec.P3_OUTPUT_SHAPE == expected.shape
-    np.testing.assert_array_equal(answer, expected)
+@pytest.mark.parametrize("student_id", IDS)
+def test_p3_expected_is_the_valid_cross_correlation(student_id):
+    x, k = (np.array(a) for a in p3.p3_numbers(student_id))
+    expected = answers.p3_expected(student_id)
+    assert expected.shape == spec.P3_OUTPUT_SHAPE
+    np.testing.assert_array_equal(expected, _valid_cross_correlation(x, k))
 
 
-def test_p3_is_not_the_flipped_convolution():
-    """The question is only meaningful if flipping the kernel changes the answer."""
-    x, k = np.array(spec.P3_INPUT), np.array(spec.P3_KERNEL)
-    flipped = _valid_cross_correlation(x, k[::-1, ::-1])
-    assert not np.array_equal(flipped, np.array(answer_key.P3_ANSWER))
+def test_p3_numbers_make_a_fair_question():
+    """For most IDs the usual mistakes give a different answer (the grader tells them apart), and
+    the kernel has positive and negative weights."""
+    distinct = 0
+    for n in range(300):
+        x, k = (np.array(a) for a in p3.p3_numbers(f"id{n}"))
+        assert (k < 0).any() and (k > 0).sum() >= 2
+        expected = _valid_cross_correlation(x, k)
+        flipped = _valid_cross_correlation(x, k[::-1, ::-1])
+        distinct += not (np.array_equal(flipped, expected) or np.array_equal(expected, expected.T))
+    assert distinct >= 295
 
 
 @pytest.mark.slow
-def test_p3_answer_matches_keras_conv2d():
+def test_p3_expected_matches_keras_conv2d():
     import keras
 
-    x = np.array(spec.P3_INPUT, dtype="float32")[None, :, :, None]
-    layer = keras.layers.Conv2D(1, np.array(spec.P3_KERNEL).shape, strides=1, padding="valid",
-                                use_bias=False)
-    layer.build(x.shape)
-    layer.set_weights([np.array(spec.P3_KERNEL, dtype="float32")[:, :, None, None]])
-    out = np.asarray(layer(x))[0, :, :, 0]
-    np.testing.assert_array_equal(out, np.array(answer_key.P3_ANSWER, dtype="float32"))
+    for student_id in IDS:
+        x, k = (np.array(a, dtype="float32") for a in p3.p3_numbers(student_id))
+        layer = keras.layers.Conv2D(1, k.shape, strides=1, padding="valid", use_bias=False)
+        layer.build((1, *x.shape, 1))
+        layer.set_weights([k[:, :, None, None]])
+        out = np.asarray(layer(x[None, :, :, None]))[0, :, :, 0]
+        np.testing.assert_array_equal(out, answers.p3_expected(student_id).astype("float32"))

@@ -26,7 +26,14 @@ Conventions of the master notebook (checked by ``master.validate``):
 - autograded questions have a ``# BEGIN TESTS`` block calling ``hw5kit.public`` (public, fast);
 - manual questions have one Markdown solution cell with the sections ``**Model answer.**``,
   ``**A full answer mentions:**`` and ``**Common partial-credit cases:**`` (they become the rubric);
-- code the student writes starts with a ``# TODOn`` line and sits in a ``# BEGIN SOLUTION`` block.
+- code the student writes starts with a ``# TODOn`` line and sits in a ``# BEGIN SOLUTION`` block;
+- one code cell before the first question sets ``spec.STUDENT_ID_VARIABLE``: tagged
+  ``otter_assign_solution_cell`` with a prompt block, so the template's ID is blank and the
+  solution's is filled in (P3's numbers come from it);
+- Markdown text writes numbers as ``{{placeholders}}`` (``fill.values``: spec, measured reference
+  results, and the course's due date, late and collaboration policy from
+  ``assignment/course.yaml``); ``master.read`` fills them, so every output (notebooks, rubric,
+  ``export-written``) reads the same text.
 """
 from __future__ import annotations
 

@@ -16,6 +16,8 @@ import yaml
 
 from hw5.kit import spec
 
+from . import fill
+
 MASTER_PATH = Path("assignment") / spec.NOTEBOOK_NAME
 # Cell metadata key under which the build records the question a cell belongs to:
 # cell.metadata[CELL_META] == {"question": "<spec question id>"}.
@@ -63,8 +65,10 @@ def heading(question: spec.Question) -> str:
     return f"### {question.title} ({points_text(question.points)})"
 
 
-def read(path) -> nbformat.NotebookNode:
-    return nbformat.read(str(path), as_version=4)
+def read(path, filled: bool = True) -> nbformat.NotebookNode:
+    """The master notebook; with ``filled``, its ``{{placeholders}}`` replaced (``fill``)."""
+    nb = nbformat.read(str(path), as_version=4)
+    return fill.fill(nb, Path(path).parent) if filled else nb
 
 
 def _boundary(cell):
@@ -150,6 +154,24 @@ def manual_rubrics(nb) -> dict[str, dict[str, str]]:
     return out
 
 
+STUDENT_ID_TAG = "otter_assign_solution_cell"  # otter strips the solution of a cell so tagged
+_STUDENT_ID = re.compile(rf"^{spec.STUDENT_ID_VARIABLE}\s*=", re.M)
+
+
+def _student_id_problems(nb, blocks) -> list[str]:
+    """One code cell before the first question sets the student ID; otter's solution tag makes
+    the template's copy blank and the solution's filled in."""
+    first = min(blocks[0].cells) if blocks else len(nb.cells)
+    cells = [i for i, c in enumerate(nb.cells)
+             if c.cell_type == "code" and _STUDENT_ID.search(c.source)]
+    if len(cells) != 1 or cells[0] >= first:
+        return [f"exactly one code cell before the first question must set "
+                f"{spec.STUDENT_ID_VARIABLE}"]
+    if STUDENT_ID_TAG not in nb.cells[cells[0]].metadata.get("tags", []):
+        return [f"the {spec.STUDENT_ID_VARIABLE} cell needs the tag {STUDENT_ID_TAG!r}"]
+    return []
+
+
 def validate(nb) -> list[QuestionBlock]:
     """Check the master against the spec; return its question blocks or raise MasterError."""
     config_cells = [c for c in nb.cells if c.cell_type == "raw" and _CONFIG.match(c.source.lstrip())]
@@ -172,6 +194,7 @@ def validate(nb) -> list[QuestionBlock]:
             problems.append(f"{q.id}: the first Markdown cell must start with {heading(q)!r}")
         if q.kind == spec.AUTO and not block.test_cells:
             problems.append(f"{q.id}: an autograded question needs a public test (BEGIN TESTS block)")
+    problems += _student_id_problems(nb, blocks)
     if problems:
         raise MasterError("master notebook disagrees with the spec:\n  " + "\n  ".join(problems))
     manual_rubrics(nb)  # raises on a malformed rubric

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hw5.kit import spec
 
+from .fill import number
 from .master import manual_rubrics, points_text
 
 
@@ -38,15 +39,30 @@ def render(master_nb) -> str:
     for q in spec.QUESTIONS:
         for item in q.items:
             lines.append(f"| {q.id} | `{item.id}` | {_num(item.points)} |")
-    lines.append("")
+    cells = spec.P3_OUTPUT_SHAPE[0] * spec.P3_OUTPUT_SHAPE[1]
+    p3_points = spec.ITEMS["answer_p3"].points
+    lines += ["", f"`answer_p3` gives credit per output cell ({_num(p3_points / cells)} points for each "
+              f"of the {cells}), on the numbers derived from the student ID the notebook exports "
+              f"(`{spec.STUDENT_ID_VARIABLE}`); every other item is all or nothing.", ""]
 
+    meta = spec.REFERENCE_MEASURED
     lines += ["## Reference results", "",
-              f"Validation accuracy of the reference runs after {spec.EPOCHS} epochs "
-              f"(batch size {spec.BATCH_SIZE}), for judging Q1–Q4:", "",
-              "| variable | learning rate | momentum | validation accuracy |", "|---|---:|---:|---:|"]
-    for name, acc in spec.REFERENCE_VAL_ACCURACY.items():
-        run = spec.TRAINED_VARIABLES[name]
-        lines.append(f"| `{name}` | {run.learning_rate:g} | {run.momentum:g} | {acc:.3f} |")
+              f"The solution notebook run for {meta['epochs']} epochs (batch size "
+              f"{meta['batch_size']}, seed {meta['seed']}; Keras {meta['versions']['keras']}, "
+              f"TensorFlow {meta['versions']['tensorflow']}; measured {meta['measured']} by "
+              "`scripts/reference_results.py`, every epoch in `docs/reference_results.md`), "
+              "for judging Q1–Q4. Students' runs vary from run to run; the shapes of the curves "
+              "matter more than the third decimal.", "",
+              "| variable | learning rate | momentum | training accuracy | validation accuracy "
+              "| training loss | validation loss (lowest, epoch) |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, run in spec.REFERENCE_RUNS.items():
+        tv = spec.TRAINED_VARIABLES[name]
+        h = run["history"]
+        best = min(range(len(h["val_loss"])), key=h["val_loss"].__getitem__)
+        lines.append(f"| `{name}` | {number(tv.learning_rate)} | {number(tv.momentum)} "
+                     f"| {h['accuracy'][-1]:.3f} | {h['val_accuracy'][-1]:.3f} | {h['loss'][-1]:.3f} "
+                     f"| {h['val_loss'][-1]:.3f} ({h['val_loss'][best]:.3f}, {best + 1}) |")
     lines += ["", "## Manually graded questions", "", spec.MANUAL_GRADING_NOTE, ""]
 
     for q in spec.QUESTIONS:

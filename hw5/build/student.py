@@ -10,6 +10,11 @@ KIT_PACKAGE = "hw5kit"
 # The data file is too big to commit twice; without it the loader falls back to the Keras cache or
 # a download (see hw5kit/mnist.py).
 KIT_EXCLUDE = {"mnist.npz"}
+# The handout zip (``student_zip``) and the folder it unpacks to; the notebook's Colab cell
+# unpacks it under COLAB_ROOT and works from there.
+HANDOUT_ZIP = "hw5-student.zip"
+HANDOUT_FOLDER = "hw5"
+COLAB_ROOT = "/content"
 
 
 def kit_files(root: Path) -> list[Path]:
@@ -46,7 +51,7 @@ def readme() -> str:
         "",
         "## Run it locally",
         "",
-        "With Python 3.11 to 3.13:",
+        f"With {spec.PYTHON_VERSIONS_TEXT}:",
         "",
         "```bash",
         "python -m venv .venv",
@@ -64,12 +69,20 @@ def readme() -> str:
         "",
         "## Run it on Google Colab",
         "",
-        f"1. Upload `{nb}` to Colab (*File → Upload notebook*).",
-        f"2. In the *Files* panel, upload the `{KIT_PACKAGE}` and `tests` folders (or a zip of this "
-        "folder, then `!unzip` it) so that they sit in `/content` beside the notebook.",
-        "3. Run the first code cell: on Colab it installs `otter-grader`. TensorFlow and Keras 3 are "
-        "already installed.",
-        "4. A GPU runtime (*Runtime → Change runtime type*) makes training much faster but is not needed.",
+        f"1. Unzip `{HANDOUT_ZIP}` on your computer. In Colab, open `{HANDOUT_FOLDER}/{nb}` with "
+        "*File → Upload notebook*.",
+        f"2. Open the *Files* panel (folder icon on the left) and upload the zip itself, "
+        f"`{HANDOUT_ZIP}`, into `{COLAB_ROOT}` (the panel uploads files, not folders).",
+        f"3. Run the notebook from the top. Its first code cell, on Colab only, installs "
+        f"`otter-grader`, unpacks the zip into `{COLAB_ROOT}/{HANDOUT_FOLDER}` and changes into that "
+        f"folder (like `%cd {COLAB_ROOT}/{HANDOUT_FOLDER}`), so that `{KIT_PACKAGE}/`, `tests/` and "
+        "MNIST are found. TensorFlow and Keras 3 are already installed on Colab.",
+        "4. Uploaded files disappear when Colab recycles or disconnects the runtime (restarting the "
+        f"kernel keeps them): then upload `{HANDOUT_ZIP}` again and run the notebook from the top.",
+        "5. A GPU runtime (*Runtime → Change runtime type*) makes training much faster but is not "
+        "needed.",
+        f"6. To submit, download the notebook (*File → Download → Download .ipynb*) and upload that "
+        f"`.ipynb` file to Gradescope (rename it `{nb}` if your browser added a suffix).",
         "",
         "## Training time",
         "",
@@ -79,9 +92,10 @@ def readme() -> str:
         "",
         "## Submitting",
         "",
-        f"Restart the kernel, run all cells, save, and upload `{nb}` to Gradescope. The autograder re-runs "
-        "your notebook and checks your functions and models; the written explanations are graded by the "
-        "course staff.",
+        f"Check that `{spec.STUDENT_ID_VARIABLE}` at the top of the notebook is your own student ID "
+        f"(P3 is graded with the numbers it gives). Restart the kernel, run all cells, save, and upload "
+        f"`{nb}` to Gradescope. The autograder re-runs your notebook, checks your functions and models "
+        "and grades P1.1 and P3; the written explanations are graded by the course staff.",
         "",
         "## Points",
         "",

@@ -13,8 +13,8 @@ from pathlib import Path
 from . import autograder_zip, student
 
 DIST_DIR = "dist"
-ZIP_NAME = "hw5-student.zip"
-TOP = "hw5"  # the folder the zip unpacks to
+ZIP_NAME = student.HANDOUT_ZIP
+TOP = student.HANDOUT_FOLDER  # the folder the zip unpacks to
 MNIST = "mnist.npz"
 
 

@@ -71,10 +71,14 @@ class ItemResult:
     """For the student: each failing check's message, or one line saying what was verified."""
     checks: list = field(default_factory=list)
     """`Check` for each property checked (empty when the item could not be checked)."""
+    fraction: float = 0.0
+    """Share of the points earned when the item did not pass (partial credit, e.g. P3's cells)."""
 
     @property
     def score(self) -> float:
-        return float(self.points) if self.passed else 0.0
+        if self.passed:
+            return float(self.points)
+        return round(float(self.points) * min(1.0, max(0.0, float(self.fraction))), 4)
 
     @property
     def kind(self) -> str | None:
@@ -96,13 +100,15 @@ class ItemResult:
 
     def to_dict(self) -> dict:
         return {"id": self.id, "passed": self.passed, "points": self.points, "score": self.score,
-                "checks": [c.to_dict() for c in self.checks], "messages": list(self.messages)}
+                "fraction": self.fraction, "checks": [c.to_dict() for c in self.checks],
+                "messages": list(self.messages)}
 
     @classmethod
     def from_dict(cls, d: dict) -> ItemResult:
         return cls(str(d.get("id") or d.get("item") or ""), float(d.get("points") or 0),
                    bool(d.get("passed")), [str(m) for m in d.get("messages") or []],
-                   [Check.from_dict(c) for c in d.get("checks") or [] if isinstance(c, dict)])
+                   [Check.from_dict(c) for c in d.get("checks") or [] if isinstance(c, dict)],
+                   float(d.get("fraction") or 0.0))
 
 
 @dataclass

@@ -16,7 +16,7 @@ import json
 import sys
 from dataclasses import asdict
 
-from hw5 import answer_key
+from hw5.grading.answers import answer_checks, item_fraction
 from hw5.kit import spec
 
 from .report import ItemResult, items_to_json
@@ -53,7 +53,7 @@ def grade_export_checks(export: dict) -> list:
     configure_runtime()  # before TensorFlow runs any op: thresholds were calibrated this way
     from hw5.kit import analyse, checks, items
 
-    answers = {spec.P1_1_VARIABLE: answer_key.P1_1_ANSWER, spec.P3_VARIABLE: answer_key.P3_ANSWER}
+    answers = answer_checks()  # the P1.1 key and each student's P3 output (grading side only)
     bundle = analyse.analyse_export(export)
     data = None
     out = []
@@ -76,7 +76,9 @@ def grade_export_checks(export: dict) -> list:
                 found = [checks.CheckResult(item.id, False, f"could not be checked "
                                                             f"({type(exc).__name__}: {exc})")]
                 passed, messages = False, [found[0].message]
-            out.append((ItemResult(item.id, item.points, passed, messages), found))
+            fraction = 0.0 if passed else item_fraction(found)
+            out.append((ItemResult(item.id, item.points, passed, messages, fraction=fraction),
+                        found))
     return out
 
 

@@ -2,13 +2,15 @@
 
 In the style of scikit-learn's ``estimator_checks``: one small function per property, each
 returning a ``CheckResult`` and never raising into its caller. The checks read the facts of
-``analyse.py`` (never a live model) and the expectations of ``spec.py``. Reference answers are
-passed in as arguments: this module is shipped to students and must not hold them.
+``analyse.py`` (never a live model) and the expectations of ``spec.py``. Reference answers, and
+anything that would reveal them, are passed in by the grading side: this module is shipped to
+students and must not hold them.
 
 Item functions (``run_item``) map the scored items of ``spec.QUESTIONS`` to checks:
 ``architecture_<builder>``, ``optimizer_<builder>``, ``learns_<builder>`` (static pre-checks
 only: the grading engine adds ``check_learns`` from its own training run), ``variable_<var>``,
-``answer_p1_1`` and ``answer_p3``. An item passes when all its checks pass.
+``answer_p1_1`` and ``answer_p3`` (checked by the grading side, which is never shipped: only
+their format checks are here). An item passes when all its checks pass.
 """
 from __future__ import annotations
 
@@ -625,16 +627,15 @@ def check_p1_1_format(value) -> CheckResult:
 
 
 @_never_raises
-def check_p1_1(value, answer) -> CheckResult:
-    fmt = check_p1_1_format(value)
-    if not fmt.passed:
-        return CheckResult("p1_1", False, fmt.message)
-    letter = _letter(_answer_value(value)[1])
-    if letter == _letter(answer):
-        return CheckResult("p1_1", True, f"{spec.P1_1_VARIABLE}: {letter} is correct")
-    hint = spec.P1_1_HINTS.get(letter, "")
-    return CheckResult("p1_1", False, f"{spec.P1_1_VARIABLE}: {letter} is not the right option. "
-                                      f"{hint}".strip())
+def check_student_id_format(value) -> CheckResult:
+    """A usable student ID (P3's numbers are derived from it)."""
+    from . import p3
+
+    present, value, _ = _answer_value(value)
+    problem = p3.student_id_problem(value if present else None)
+    if problem:
+        return CheckResult("student_id", False, problem)
+    return CheckResult("student_id", True, f"{spec.STUDENT_ID_VARIABLE} is set")
 
 
 def _as_matrix(value):
@@ -652,26 +653,13 @@ def _as_matrix(value):
     return array, ""
 
 
-def _correlate_valid(image, kernel):
-    import numpy as np
-
-    image, kernel = np.asarray(image, float), np.asarray(kernel, float)
-    kh, kw = kernel.shape
-    oh, ow = image.shape[0] - kh + 1, image.shape[1] - kw + 1
-    out = np.zeros((oh, ow))
-    for i in range(oh):
-        for j in range(ow):
-            out[i, j] = float(np.sum(image[i:i + kh, j:j + kw] * kernel))
-    return out
-
-
 @_never_raises
 def check_p3_format(value) -> CheckResult:
     """A 4x4 array of finite numbers; hints when the size points at the wrong padding."""
     present, value, shown = _answer_value(value)
     var = spec.P3_VARIABLE
     rows, cols = spec.P3_OUTPUT_SHAPE
-    n_in, k = len(spec.P3_INPUT), len(spec.P3_KERNEL)
+    n_in, k = spec.P3_INPUT_SHAPE[0], spec.P3_KERNEL_SHAPE[0]
     if not present or value is None:
         return CheckResult("p3_format", False, f"{var} is not set: write {var} = "
                                                f"np.array([[...], ...]) ({rows}×{cols} numbers)")
@@ -694,37 +682,6 @@ def check_p3_format(value) -> CheckResult:
     return CheckResult("p3_format", False,
                        f"{var}: expected a {rows}×{cols} array, found shape "
                        f"{_shape(array.shape)}: {hint}")
-
-
-@_never_raises
-def check_p3(value, answer) -> CheckResult:
-    import numpy as np
-
-    fmt = check_p3_format(value)
-    if not fmt.passed:
-        return CheckResult("p3", False, fmt.message)
-    found = _as_matrix(_answer_value(value)[1])[0]
-    expected = np.asarray(answer, dtype=float)
-    var = spec.P3_VARIABLE
-    if np.allclose(found, expected, atol=1e-6):
-        return CheckResult("p3", True, f"{var} is correct")
-    flipped = _correlate_valid(spec.P3_INPUT, np.flip(np.asarray(spec.P3_KERNEL), (0, 1)))
-    if np.allclose(found, flipped, atol=1e-6):
-        return CheckResult("p3", False, f"{var}: you flipped the kernel (a true convolution); "
-                                        "a CNN layer (Keras' Conv2D) computes the "
-                                        "cross-correlation: slide the kernel over the input "
-                                        "without flipping it")
-    if np.allclose(found, expected.T, atol=1e-6):
-        return CheckResult("p3", False, f"{var}: rows and columns are swapped: row i of the "
-                                        "output comes from the kernel's i-th vertical position")
-    if np.allclose(found, -expected, atol=1e-6):
-        return CheckResult("p3", False, f"{var}: every sign is flipped: multiply input by kernel "
-                                        "element-wise and add, without negating")
-    wrong = np.argwhere(~np.isclose(found, expected, atol=1e-6))
-    cells = ", ".join(f"(row {r + 1}, column {c + 1})" for r, c in wrong)
-    return CheckResult("p3", False, f"{var}: {len(wrong)} of {expected.size} entries are wrong: "
-                                    f"{cells}; recompute the sum of input × kernel for those "
-                                    "windows")
 
 
 # ---------------------------------------------------------------------------------------------

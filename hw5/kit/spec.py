@@ -2,12 +2,14 @@
 grading thresholds and student-facing messages.
 
 Pure Python (no TensorFlow import) so that the notebook, the public checks, the trusted grader,
-the rubric and the README tables can all read it. Reference answers are NOT here: they live in
-``hw5.answer_key``, which is never shipped to students.
+the rubric and the README tables can all read it. Reference answers, and anything that would
+reveal them, are NOT here: they live on the grading side, which is never shipped to students.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from . import reference_results as _reference_results
 
 ASSIGNMENT = "HW5: Image classification with CNNs"
 NOTEBOOK_NAME = "hw5.ipynb"
@@ -163,14 +165,17 @@ TRAINED_VARIABLES = {
     "model_2_layer": TrainedVariable("model_2_layer", "history_2_layer", "two_conv", 0.01, 0.0),
 }
 
-# Reference results of the full 10-epoch runs (for notebook text and Q1–Q4 rubric).
-REFERENCE_VAL_ACCURACY = {
-    "model": 0.975,
-    "model_eta_large": 0.10,
-    "model_eta_small": 0.35,
-    "model_momentum": 0.985,
-    "model_2_layer": 0.985,
-}
+# Reference results: the solution notebook run for the full EPOCHS, measured by
+# scripts/reference_results.py (table in docs/reference_results.md). The notebook's report(), the
+# rubric and the notebook text read them from here.
+REFERENCE_RUNS = _reference_results.RUNS
+REFERENCE_MEASURED = _reference_results.MEASURED
+REFERENCE_TEST_LABEL_COUNTS = _reference_results.TEST_LABEL_COUNTS  # test images per digit
+REFERENCE_VAL_ACCURACY = {name: run["history"]["val_accuracy"][-1]
+                          for name, run in REFERENCE_RUNS.items()}
+REFERENCE_TRAIN_ACCURACY = {name: run["history"]["accuracy"][-1]
+                            for name, run in REFERENCE_RUNS.items()}
+assert set(REFERENCE_RUNS) == set(TRAINED_VARIABLES)
 
 # ---------------------------------------------------------------------------------------------
 # Grade-time training (trusted process): fixed seed, fixed subset, thresholds calibrated by
@@ -287,38 +292,35 @@ MANUAL_GRADING_NOTE = ("Graded by the course staff from the answer in your noteb
 # Written answers the autograder reads (variables in the notebook)
 # ---------------------------------------------------------------------------------------------
 P1_1_VARIABLE = "p1_1"
+# Option texts are code only: a description next to one option would point at the key.
 P1_1_OPTIONS = {
-    "A": "x (the raw input)",
-    "B": "np.dot(x, w) (the weighted sum without the bias)",
-    "C": "np.dot(x, w) + b (the affine output)",
-    "D": "w (the weights themselves)",
-}
-P1_1_HINTS = {  # wrong option -> what to reconsider
-    "A": "The activation is applied after the layer has combined the inputs with its weights.",
-    "B": "Remember the bias: the layer's pre-activation is the full affine map.",
-    "D": "The weights are parameters, not a per-example value fed to the activation.",
+    "A": "x",
+    "B": "np.dot(x, w)",
+    "C": "np.dot(x, w) + b",
+    "D": "w",
 }
 
+# P3: each student gets their own input and kernel, derived from their student ID by
+# hw5kit.p3.p3_numbers (small integers in the ranges below, inclusive); the grader recomputes
+# the output from the exported ID and gives credit per output cell.
 P3_VARIABLE = "p3_output"
-P3_INPUT = (
-    (1, 0, 2, 3, 1, 0),
-    (0, 1, 1, 0, 2, 1),
-    (2, 1, 0, 1, 0, 3),
-    (1, 3, 1, 2, 1, 0),
-    (0, 2, 1, 0, 3, 1),
-    (3, 0, 2, 1, 1, 2),
-)
-P3_KERNEL = (
-    (1, 0, -1),
-    (2, 1, 0),
-    (0, -1, 1),
-)
-P3_OUTPUT_SHAPE = (4, 4)
+P3_INPUT_SHAPE = (6, 6)
+P3_KERNEL_SHAPE = (3, 3)
+P3_OUTPUT_SHAPE = (P3_INPUT_SHAPE[0] - P3_KERNEL_SHAPE[0] + 1,
+                   P3_INPUT_SHAPE[1] - P3_KERNEL_SHAPE[1] + 1)
+P3_INPUT_RANGE = (0, 3)
+P3_KERNEL_RANGE = (-1, 2)
 
 # The student's ID (a cell at the top of the notebook); P3's numbers are derived from it.
 STUDENT_ID_VARIABLE = "student_id"
+STUDENT_ID_PATTERN = r"[A-Za-z0-9._@+-]{1,64}"  # after stripping surrounding spaces
+STUDENT_ID_EXAMPLE = "12345678"
 # Every variable the export records as an answer (plain data, not models).
 ANSWER_VARIABLES = (P1_1_VARIABLE, P3_VARIABLE, STUDENT_ID_VARIABLE)
+
+# Python versions the notebook, the kit and the grader support (pyproject's requires-python).
+PYTHON_VERSIONS = ("3.10", "3.13")
+PYTHON_VERSIONS_TEXT = f"Python {PYTHON_VERSIONS[0]} to {PYTHON_VERSIONS[1]}"
 
 # Old-Keras spellings students copy from tutorials -> what to write instead (Keras 3).
 KERAS3_FIXES = {

@@ -1,8 +1,8 @@
 """What the notebook's public tests (``grader.check``) call in the student's kernel.
 
 Fast (no training: a few model builds, seconds) and answer-free: P1.1 and P3 are checked for
-FORMAT only. Each function raises ``AssertionError`` with every failing message, or prints one
-short OK line and returns None.
+FORMAT only (they are graded on the trusted side, never by this kit). Each function raises
+``AssertionError`` with every failing message, or prints one short OK line and returns None.
 """
 from __future__ import annotations
 
@@ -53,11 +53,18 @@ def check_variable(name: str, model) -> None:
     _report(name, checks.variable_item(facts))
 
 
+def check_student_id(value) -> None:
+    """FORMAT only: a student ID the P3 numbers can be derived from."""
+    _report(spec.STUDENT_ID_VARIABLE, [checks.check_student_id_format(value)])
+
+
 def check_p1_1(value) -> None:
-    """FORMAT only: one option letter as a string."""
+    """FORMAT only: one option letter as a string. Any option passes here."""
     _report(spec.P1_1_VARIABLE, [checks.check_p1_1_format(value)])
 
 
-def check_p3(value) -> None:
-    """FORMAT only: a 4×4 array of numbers."""
-    _report(spec.P3_VARIABLE, [checks.check_p3_format(value)])
+def check_p3(value, student_id=None) -> None:
+    """FORMAT only: the student ID is set (the numbers come from it) and the answer is a 4×4
+    array of numbers. Right and wrong numbers pass alike: the autograder grades them."""
+    _report(spec.P3_VARIABLE, [checks.check_student_id_format(student_id),
+                               checks.check_p3_format(value)])

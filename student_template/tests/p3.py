@@ -6,7 +6,7 @@ name = "p3"
 points = 4
 
 @test_case(points=None, hidden=False)
-def test_p3(p3_output):
+def test_p3(p3_output, student_id):
     from hw5kit import public
-    public.check_p3(p3_output)
+    public.check_p3(p3_output, student_id)
 
