@@ -12,8 +12,6 @@ from hw5 import mutants
 from hw5.kit import spec
 from hw5.ta.validate import failed_items
 
-from grading_helpers import grade, solution, write
-
 pytestmark = pytest.mark.slow
 
 
@@ -26,12 +24,12 @@ def _output(results) -> str:
     ("given_frozen", "two_conv_momentum"),
     ("given_zeros", "frozen"),
 ])
-def test_issue_8_mutants_lose_exactly_their_items(tmp_path, names):
-    nb = solution()
+def test_issue_8_mutants_lose_exactly_their_items(tmp_path, names, repo, grading):
+    nb = repo.solution()
     chosen = [mutants.MUTANTS_BY_NAME[n] for n in names]
     for m in chosen:
         nb = mutants.apply_to_notebook(nb, m.builder, m.source)
-    results = grade(write(nb, tmp_path / spec.NOTEBOOK_NAME))
+    results = grading.grade(grading.write_nb(nb, tmp_path / spec.NOTEBOOK_NAME))
     expected = {item for m in chosen for item in m.fails}
     assert set(failed_items(results)) == expected, _output(results)
     assert results["score"] == spec.AUTO_POINTS - sum(spec.ITEMS[i].points for i in expected)

@@ -205,6 +205,13 @@ def grade_all(jobs: list[Job], work: Path, workers: int, log=sys.stderr) -> dict
     return results
 
 
+def failed_items(results: dict) -> list[str]:
+    """Ids of the items a results.json records as failed, in spec order (read from the result
+    model it carries; [] when it carries none)."""
+    result = from_gradescope(results)
+    return result.failed_items() if result is not None else []
+
+
 def judge(job: Job, results: dict) -> Row:
     full = spec.AUTO_POINTS
     if "error" in results:
