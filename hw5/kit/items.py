@@ -151,7 +151,7 @@ def _answer(item, bundle, reference) -> list:
     """``reference`` (trusted side only) maps each answer variable to the grading side's check:
     a callable taking ``bundle.answers`` and returning a list of CheckResult. The key, the hints
     and the computation of P3 never live in the kit, which is shipped to students."""
-    check = reference.get(item.target)
+    check = reference.get(spec.ANSWER_ITEM_VARIABLES.get(item.target, item.target))
     if not callable(check):
         return [C.CheckResult(item.target, False, "no reference check given to the answer item")]
     return list(check(bundle.answers))

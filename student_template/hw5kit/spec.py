@@ -315,6 +315,8 @@ P3_KERNEL_RANGE = (-1, 2)
 STUDENT_ID_VARIABLE = "student_id"
 STUDENT_ID_PATTERN = r"[A-Za-z0-9._@+-]{1,64}"  # after stripping surrounding spaces
 STUDENT_ID_EXAMPLE = "12345678"
+# Answer items (spec.Item target) -> the notebook variable they read.
+ANSWER_ITEM_VARIABLES = {"p1_1": P1_1_VARIABLE, "p3": P3_VARIABLE}
 # Every variable the export records as an answer (plain data, not models).
 ANSWER_VARIABLES = (P1_1_VARIABLE, P3_VARIABLE, STUDENT_ID_VARIABLE)
 
