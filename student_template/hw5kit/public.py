@@ -43,7 +43,8 @@ def check_builder(name: str, fn) -> None:
 
 
 def check_variable(name: str, model) -> None:
-    """The trained model variable is built as asked (architecture, learning rate, momentum)."""
+    """The trained model variable is built as asked: architecture, every compile setting
+    (optimizer, learning rate, momentum, loss, metrics), trainable layers, random kernels."""
     from . import analyse, describe
 
     if name not in spec.TRAINED_VARIABLES:
