@@ -15,7 +15,8 @@ all its checks pass; ``summary`` says in one line what a passing item verified.
 """
 from __future__ import annotations
 
-from . import checks as C
+from . import checks
+from . import model_checks as C
 from . import run_checks as R
 from . import spec
 
@@ -159,12 +160,12 @@ def _answer(item, bundle, reference) -> list:
         found, answer = _reference(reference, spec.P1_1_VARIABLE, item.id)
         if not found:
             return [C.CheckResult("p1_1", False, "no reference answer given to the check")]
-        return [C.check_p1_1(bundle.answers.get(spec.P1_1_VARIABLE), answer)]
+        return [checks.check_p1_1(bundle.answers.get(spec.P1_1_VARIABLE), answer)]
     if item.target in (spec.P3_VARIABLE, "p3"):
         found, answer = _reference(reference, spec.P3_VARIABLE, "p3", item.id)
         if not found:
             return [C.CheckResult("p3", False, "no reference answer given to the check")]
-        return [C.check_p3(bundle.answers.get(spec.P3_VARIABLE), answer)]
+        return [checks.check_p3(bundle.answers.get(spec.P3_VARIABLE), answer)]
     return [C.CheckResult(item.id, False, f"unknown answer {item.target!r}")]
 
 
