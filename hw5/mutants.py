@@ -229,7 +229,7 @@ MUTANTS = [
            (_GIVEN, "kernel_initializer is Zeros")),
     Mutant("two_conv_dropout", _C, _source(_C).replace(
         "        layers.Flatten(),\n", "        layers.Flatten(),\n        layers.Dropout(0.5),\n"),
-           "Dropout(0.5) after Flatten", _ARCH_C, ("extra layer 6 (Dropout 'dropout', rate 0.5)",)),
+           "Dropout(0.5) after Flatten", _ARCH_C, ("extra layer 6 (Dropout '", "rate 0.5): the assignment's model has no such layer")),
     Mutant("l2_regularizer", _M, _source(
         _M, hidden='layers.Dense(100, activation="relu", kernel_regularizer="l2")'),
            "L2 regularization on the hidden layer", _ARCH_M,

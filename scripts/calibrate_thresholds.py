@@ -63,6 +63,8 @@ def failing_export(kind: str) -> dict:
         return reference_export("define_model", learning_rate=1e-5)
     if kind == "lr_1.0":
         return reference_export("define_model", learning_rate=1.0)
+    if kind == "two_conv_lr_1e-5":
+        return reference_export("define_model_2_conv", learning_rate=1e-5)
     raise KeyError(kind)
 
 
@@ -71,6 +73,7 @@ FAILING = {  # kind -> (label, builder whose threshold it must miss)
     "zero_init": ("zero kernels (momentum model)", "define_model_with_momentum"),
     "lr_1e-5": ("baseline, lr 1e-5", "define_model"),
     "lr_1.0": ("baseline, lr 1.0", "define_model"),
+    "two_conv_lr_1e-5": ("two convolutions, lr 1e-5", "define_model_2_conv"),
 }
 
 # Thresholds are set a margin below the worst of the 20 reference seeds, rounded down to 0.01.

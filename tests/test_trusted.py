@@ -166,3 +166,16 @@ def test_reference_builder_rebuilds_for_training():
     rebuilt = training._rebuild(keras, model.to_json())
     assert rebuilt.count_params() == spec.TOTAL_PARAMS["baseline"]
     keras.backend.clear_session()
+
+
+def test_grade_time_optimizer_and_loss_must_be_builtin():
+    from hw5.grading import training
+
+    model = load_builder(REFERENCE_SOURCES[BUILDER], BUILDER)(0.01, 0.9)
+    export = {"config_json": model.to_json(), "compiled": True, "loss": "categorical_crossentropy",
+              "optimizer": {"module": "my_optimizers", "class_name": "SGD",
+                            "config": {"learning_rate": 0.01}, "registered_name": "my>SGD"}}
+    out = training.train_and_score(export, data=None)  # refused before any data is touched
+    assert out.accuracy is None
+    assert "could not rebuild the optimizer / loss: ValueError: not built-in Keras: SGD (from " \
+           "my_optimizers)" in out.error

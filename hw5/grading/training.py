@@ -330,6 +330,12 @@ def _run(model_export: dict, data: GradeData, seed: int, epochs: int, batch_size
     keras.backend.clear_session(free_memory=True)
     keras.utils.set_random_seed(seed)
     try:
+        from hw5.kit.analyse_guards import foreign_objects
+
+        foreign = foreign_objects([model_export["optimizer"], model_export["loss"]])
+        if foreign:
+            raise ValueError("not built-in Keras: " + ", ".join(f"{c} (from {m})"
+                                                                for c, m in foreign))
         # deepcopy: Keras' deserializers pop keys from the dicts they are given.
         optimizer = _optimizer(keras, copy.deepcopy(model_export["optimizer"]))
         loss = _loss(keras, copy.deepcopy(model_export["loss"]))

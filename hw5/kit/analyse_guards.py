@@ -44,7 +44,7 @@ def _walk(node):
             stack.extend(item)
 
 
-def _foreign_objects(config) -> list:
+def foreign_objects(config) -> list:
     """(class_name, module) of every serialized object that is not an exact built-in Keras one."""
     found = []
     for node in _walk(config):
@@ -92,7 +92,7 @@ def config_problem(config_json) -> str | None:
     if too_wide:
         return (f"a layer has {too_wide:,} units or filters (more than {MAX_LAYER_WIDTH:,}): "
                 "the grader does not rebuild models that large")
-    foreign = sorted(set(_foreign_objects(config)))
+    foreign = sorted(set(foreign_objects(config)))
     if foreign:
         names = ", ".join(f"{cls} (from {module})" for cls, module in foreign)
         return (f"the model uses custom or non-Keras objects that the grader cannot rebuild: "

@@ -15,7 +15,8 @@ all its checks pass; ``summary`` says in one line what a passing item verified.
 """
 from __future__ import annotations
 
-from . import checks as C
+from . import checks
+from . import model_checks as C
 from . import run_checks as R
 from . import spec
 
