@@ -53,9 +53,23 @@ def test_judge_flags_every_surprise(tmp_path):
 
 
 def test_quick_subset_names_real_mutants():
-    assert set(validate.QUICK_MUTANTS) <= set(mutants.MUTANTS_BY_NAME)
-    builders = {mutants.MUTANTS_BY_NAME[n].builder for n in validate.QUICK_MUTANTS}
+    known = {**mutants.MUTANTS_BY_NAME, **mutants.NOTEBOOK_MUTANTS_BY_NAME}
+    assert set(validate.QUICK_MUTANTS) <= set(known)
+    builders = {mutants.MUTANTS_BY_NAME[n].builder for n in validate.QUICK_MUTANTS
+                if n in mutants.MUTANTS_BY_NAME}
     assert builders == {"define_model_with_momentum", "define_model_2_conv"}
+    assert any(n in mutants.NOTEBOOK_MUTANTS_BY_NAME for n in validate.QUICK_MUTANTS)
+
+
+def test_notebook_mutants_are_written_as_notebooks(tmp_path, repo):
+    names = list(mutants.NOTEBOOK_MUTANTS_BY_NAME)
+    jobs = validate.make_jobs(repo.root, names, tmp_path)
+    written = {job.what: job for job in jobs if job.kind == "mutant"}
+    for name in names:
+        job = written[f"mutant {name}"]
+        assert job.fails == tuple(mutants.NOTEBOOK_MUTANTS_BY_NAME[name].fails)
+        assert job.notebook.read_text(encoding="utf-8") != repo.solution_path.read_text(
+            encoding="utf-8")
 
 
 def _fresh_copy(tmp_path, root):
@@ -91,8 +105,8 @@ def test_unknown_mutant_is_a_usage_error(repo):
 
 @pytest.mark.slow
 def test_validate_subset_passes(tmp_path, repo):
-    """The real thing on a subset: build, solution, template and two mutants (~1.5 min)."""
-    names = ["filters_16", "frozen"]
+    """The real thing on a subset: build, solution, template and three mutants (~2 min)."""
+    names = ["filters_16", "frozen", "refit_eta_large_one_epoch"]
     copy = _fresh_copy(tmp_path, repo.root)  # the build check would fail on an unbuilt working tree
     proc = subprocess.run([sys.executable, "-m", "hw5", "validate", "--root", str(copy),
                            "--mutants", ",".join(names)],
@@ -102,4 +116,4 @@ def test_validate_subset_passes(tmp_path, repo):
     for what in ["build", "solution", "template"] + [f"mutant {n}" for n in names]:
         row = next(line for line in lines if line.startswith(what + " "))
         assert row.rstrip().endswith(" ok"), row
-    assert "5/5 as expected" in proc.stdout
+    assert f"{3 + len(names)}/{3 + len(names)} as expected" in proc.stdout

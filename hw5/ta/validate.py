@@ -33,7 +33,7 @@ from hw5.kit import spec
 from hw5.text import number, table as text_table
 
 # One mutant per kind of fault: architecture, optimizer, grade-time training, the second builder.
-QUICK_MUTANTS = ("filters_16", "adam", "frozen", "two_conv_32")
+QUICK_MUTANTS = ("filters_16", "adam", "frozen", "two_conv_32", "refit_eta_large_one_epoch")
 DEFAULT_JOBS = 2
 GRADE_TIMEOUT_S = 900
 _IGNORED_PARTS = {"__pycache__", ".ipynb_checkpoints"}
@@ -72,8 +72,15 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _known_mutants() -> dict:
+    """Every mutant ``hw5 validate`` can grade: builder mutants, then notebook-level ones."""
+    from hw5.mutants import MUTANTS_BY_NAME, NOTEBOOK_MUTANTS_BY_NAME
+
+    return {**MUTANTS_BY_NAME, **NOTEBOOK_MUTANTS_BY_NAME}
+
+
 def run(args) -> int:
-    from hw5.mutants import MUTANTS_BY_NAME
+    MUTANTS_BY_NAME = _known_mutants()
 
     if args.mutants is not None:
         names = [n.strip() for n in args.mutants.split(",") if n.strip()]
@@ -147,17 +154,20 @@ def make_jobs(root: Path, mutant_names, work: Path) -> list[Job]:
     import nbformat
 
     from hw5.build import SOLUTIONS_DIR, STUDENT_DIR
-    from hw5.mutants import MUTANTS_BY_NAME, apply_to_notebook
+    from hw5.mutants import NOTEBOOK_MUTANTS_BY_NAME, apply_notebook_mutant, apply_to_notebook
 
     solution_path = root / SOLUTIONS_DIR / spec.NOTEBOOK_NAME
     template_path = root / STUDENT_DIR / spec.NOTEBOOK_NAME
     jobs = [Job("solution", solution_path, "solution"), Job("template", template_path, "template")]
     solution_nb = nbformat.read(str(solution_path), as_version=4)
+    known = _known_mutants()
     for name in mutant_names:
-        m = MUTANTS_BY_NAME[name]
+        m = known[name]
         path = work / "notebooks" / f"mutant_{name}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(apply_to_notebook(solution_nb, m.builder, m.source), str(path))
+        mutated = (apply_notebook_mutant(solution_nb, m) if name in NOTEBOOK_MUTANTS_BY_NAME
+                   else apply_to_notebook(solution_nb, m.builder, m.source))
+        nbformat.write(mutated, str(path))
         jobs.append(Job(f"mutant {name}", path, "mutant", tuple(m.fails)))
     return jobs
 
