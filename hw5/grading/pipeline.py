@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from hw5 import settings
 from hw5.kit import spec
 
 from .report import ItemResult, QuestionResult, Report, items_from_json
@@ -38,7 +39,7 @@ def grade_submission(path) -> Report:
 
 def _child_env() -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HW5_")}
-    keep = (spec.SANDBOX_USER_ENV_VAR,)  # deployment settings the children must see
+    keep = (settings.SANDBOX_USER_ENV_VAR,)  # deployment settings the children must see
     env.update({k: os.environ[k] for k in keep if k in os.environ})
     env.update(TF_CPP_MIN_LOG_LEVEL="2", MALLOC_ARENA_MAX="2", MPLBACKEND="Agg")
     return env
@@ -64,7 +65,7 @@ def _run_step(module: str, args: list, timeout: float, what: str, notes: list) -
 def run_sandbox(path: Path, tmp: Path, notes: list) -> dict:
     """Run the untrusted notebook (`python -m hw5.sandbox`); return its export, or {}."""
     out = tmp / "sandbox.json"
-    if not _run_step("hw5.sandbox", [path, out], spec.sandbox_hard_deadline_s() + SANDBOX_SLACK_S,
+    if not _run_step("hw5.sandbox", [path, out], settings.sandbox_budget_s() + SANDBOX_SLACK_S,
                      "running your notebook", notes):
         return {}
     result = json.loads(out.read_text(encoding="utf-8"))

@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hw5 import settings
 from hw5.kit import spec
 
 from .exports import ExportError, Submission, open_export
@@ -69,7 +70,7 @@ class UnreadableNotebook(ValueError):
 def load_cells(path) -> list[Cell]:
     path = Path(path)
     try:
-        if path.stat().st_size > spec.SANDBOX_NOTEBOOK_MAX_BYTES:
+        if path.stat().st_size > settings.SANDBOX_NOTEBOOK_MAX_BYTES:
             raise UnreadableNotebook("file too large")
         text = path.read_bytes().decode("utf-8-sig")
         raw = json.loads(text)
