@@ -36,6 +36,8 @@ def sandbox_budget_s() -> float:
 
 # Memory. The real limit is read from the container's cgroup at grading time; these are the
 # values without a limit (a laptop, CI) and the share kept for the processes around the kernel.
+# Pretend the container has this many MB (simulating Gradescope's 768 MB on a bigger machine).
+CONTAINER_MEMORY_ENV_VAR = "HW5_CONTAINER_MEMORY_MB"
 SANDBOX_MEMORY_MB = 1536  # private memory of the kernel's whole process tree; above: killed
 SANDBOX_DATA_LIMIT_MB = 2048  # RLIMIT_DATA per process: one huge allocation -> MemoryError
 SANDBOX_RESERVED_MB = 220  # coordinator (~40 MB) + sandbox runner (~110 MB) + margin

@@ -39,7 +39,8 @@ def grade_submission(path) -> Report:
 
 def _child_env() -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HW5_")}
-    keep = (settings.SANDBOX_USER_ENV_VAR,)  # deployment settings the children must see
+    keep = (settings.SANDBOX_USER_ENV_VAR, settings.CONTAINER_MEMORY_ENV_VAR,  # deployment
+            settings.SANDBOX_ALLOW_UNISOLATED_ENV_VAR)  # settings the children must see
     env.update({k: os.environ[k] for k in keep if k in os.environ})
     env.update(TF_CPP_MIN_LOG_LEVEL="2", MALLOC_ARENA_MAX="2", MPLBACKEND="Agg")
     return env

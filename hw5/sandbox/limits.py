@@ -86,7 +86,9 @@ def for_container(limits: Limits | None = None, memory_limit_bytes: int | None =
     """
     limits = limits or Limits()
     if memory_limit_bytes == -1:
-        memory_limit_bytes = cgroup_memory_limit_bytes()
+        simulated = os.environ.get(settings.CONTAINER_MEMORY_ENV_VAR, "").strip()
+        memory_limit_bytes = (int(simulated) * MB if simulated.isdigit()
+                              else cgroup_memory_limit_bytes())
     if memory_limit_bytes is None:
         return limits
     available = memory_limit_bytes // MB - settings.SANDBOX_RESERVED_MB

@@ -135,10 +135,12 @@ class Watchdog(threading.Thread):
 
 
 def processes_of_uid(uid: int) -> list[psutil.Process]:
+    """Live (not zombie) processes whose real, effective or saved uid is `uid`."""
     found = []
-    for proc in psutil.process_iter(["uids"]):
+    for proc in psutil.process_iter(["uids", "status"]):
         uids = proc.info.get("uids")
-        if uids is not None and uid in (uids.real, uids.effective, uids.saved):
+        if (uids is not None and uid in (uids.real, uids.effective, uids.saved)
+                and proc.info.get("status") != psutil.STATUS_ZOMBIE):
             found.append(proc)
     return found
 
