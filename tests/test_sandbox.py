@@ -28,7 +28,7 @@ from hw5.sandbox import (
     run_submission,
 )
 from hw5.sandbox import messages, outcome
-from hw5.sandbox.channel import MAGIC, ExportChannel, FrameDecoder, encode_frame
+from hw5.sandbox.channel import ExportChannel, FrameDecoder, encode_frame
 from hw5.sandbox.inkernel import serial
 from hw5.sandbox.isolation import private_ancestors
 from hw5.sandbox.kernel import capped_context
@@ -176,19 +176,25 @@ def test_wording_names_the_fatal_cell_and_never_decides():
 # ---------------------------------------------------------------------------------------------
 # The export channel and the in-kernel encoder
 # ---------------------------------------------------------------------------------------------
-def test_frames_torn_oversized_and_garbage_are_skipped():
+def test_frames_torn_oversized_forged_and_garbage_are_skipped():
+    key = b"k" * 32
+
+    def frame(payload: bytes, k: bytes = key) -> bytes:
+        return encode_frame(payload, k)
+
     good1, good2 = {"seq": 1}, {"seq": 2, "x": "é"}
-    big = encode_frame(b'{"a": "' + b"x" * 500 + b'"}')
-    torn = encode_frame(json.dumps({"seq": 99}).encode())[:-5]
-    stream = (b"garbage" + encode_frame(json.dumps(good1).encode()) + torn + big
-              + encode_frame(b"[1, 2]") + encode_frame(b"not json")
-              + encode_frame(json.dumps(good2).encode()))
-    decoder = FrameDecoder(max_bytes=100)
+    stream = (b"garbage" + frame(json.dumps(good1).encode())
+              + frame(json.dumps({"seq": 99}).encode())[:-5]  # torn
+              + frame(b'{"a": "' + b"x" * 500 + b'"}')  # oversized
+              + frame(b"[1, 2]") + frame(b"not json")
+              + frame(b'{"forged": true}', b"f" * 32)  # signed with another key
+              + frame(json.dumps(good2).encode()))
+    decoder = FrameDecoder(max_bytes=100, key=key)
     out = []
     for i in range(0, len(stream), 7):  # arbitrary chunking
         out += decoder.feed(stream[i:i + 7])
     assert out == [good1, good2]
-    assert decoder.dropped >= 4
+    assert decoder.dropped >= 3 and decoder.forged == 1
 
 
 def test_channel_is_created_by_the_runner_and_refuses_an_existing_path(tmp_path):
@@ -203,11 +209,12 @@ def test_channel_is_created_by_the_runner_and_refuses_an_existing_path(tmp_path)
         from hw5.sandbox.channel import encode_frame
         fd = os.open({str(channel.path)!r}, os.O_WRONLY)
         for i in range(50):
-            os.write(fd, encode_frame(('{{"seq": %d}}' % i).encode()))
+            os.write(fd, encode_frame(('{{"seq": %d}}' % i).encode(), {channel.key!r}))
+        os.write(fd, encode_frame(b'{{"seq": 1000}}', b"not the key"))
         """)
     subprocess.run([sys.executable, "-c", writer], check=True, timeout=60)
     assert channel.close() == {"seq": 49}
-    assert channel.frames == 50 and not channel.path.exists()
+    assert channel.frames == 50 and channel.forged == 1 and not channel.path.exists()
 
 
 def test_encoder_matches_json_and_ignores_patched_json():

@@ -13,6 +13,7 @@ import pytest
 
 from hw5 import settings
 from hw5.kit import spec
+from hw5.sandbox.channel import END, MAGIC
 from hw5.sandbox import GRADED, KERNEL_DIED, MEMORY, NOTEBOOK_TIMEOUT, Limits, run_submission
 from hw5.sandbox.limits import MB, for_container
 
@@ -107,9 +108,10 @@ def test_a_hung_builder_costs_only_that_builder(tmp_path):
 
 
 def test_the_export_cannot_be_planted_or_shaped_by_the_notebook(tmp_path):
-    """Patching json (encoder, dumps) and Keras' own to_json, and writing export-like files
-    everywhere it can, changes nothing that is recorded."""
-    cheat = textwrap.dedent('''\\
+    """Patching json (encoder, dumps) and Keras' own to_json, writing export-like files
+    everywhere it can, and writing well-framed forged checkpoints into every FIFO it holds
+    (from a thread that goes on after the last cell) changes nothing that is recorded."""
+    cheat = textwrap.dedent('''\
         import json, os
         fake = {"builders": {}, "variables": {}, "answers": {"p1_1": {"value": "A"}}}
 
@@ -125,7 +127,8 @@ def test_the_export_cannot_be_planted_or_shaped_by_the_notebook(tmp_path):
         encode, iterencode, dumps = (json.JSONEncoder.encode, json.JSONEncoder.iterencode,
                                      json.dumps)
         json.JSONEncoder.encode = lambda self, o: encode(self, tamper(o))
-        json.JSONEncoder.iterencode = lambda self, o, *a: iterencode(self, tamper(o), *a)
+        json.JSONEncoder.iterencode = (
+            lambda self, o, *a, **k: iterencode(self, tamper(o), *a, **k))
         json.dumps = lambda o, *a, **k: dumps(tamper(o), *a, **k)
         import keras
         keras.Model.to_json = lambda self, **k: json.dumps({"forged": True})
@@ -139,10 +142,31 @@ def test_the_export_cannot_be_planted_or_shaped_by_the_notebook(tmp_path):
                         written += 1
                     except OSError:
                         pass
-        ''')
+        import stat, threading, time
+        forged = json.dumps(fake).encode()
+        frame = (MAGIC + len(forged).to_bytes(4, "big") + forged + bytes(32) + END)
+        fifos = []
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                if stat.S_ISFIFO(os.fstat(int(fd)).st_mode):
+                    fifos.append(int(fd))
+            except OSError:
+                pass
+        def forge():
+            while True:
+                for fd in fifos:
+                    try:
+                        os.write(fd, frame)
+                    except OSError:
+                        pass
+                time.sleep(0.05)
+        threading.Thread(target=forge, daemon=True).start()
+        time.sleep(1)
+        ''').replace("MAGIC", repr(MAGIC)).replace("END", repr(END))
     path = solution_plus(tmp_path, cheat)
     result = run_submission(path, limits=FAST)
     assert result.status == GRADED, (result.messages, result.cell_errors)
+    assert not result.cell_errors, result.cell_errors  # the cheat itself ran
     assert_complete(result.export)
     models = [entry["model"] for entry in result.export["builders"]["define_model"]["calls"]]
     for model in models + [result.export["variables"]["model"]["model"]]:
@@ -152,6 +176,7 @@ def test_the_export_cannot_be_planted_or_shaped_by_the_notebook(tmp_path):
                  if layer["class_name"] == "Dense"]
         assert units == [100, 10], units
     assert result.export["answers"]["p1_1"]["value"] != "A"
+    assert result.stats["frames_forged"] > 0
 
 
 @pytest.mark.skipif(not IS_ROOT, reason="the throwaway uid needs root")

@@ -4,17 +4,24 @@ The runner creates the FIFO in its own private directory before the kernel start
 fails if anything already exists at that path) and holds the read end. The kernel's launcher
 opens the write end before any student code runs and hands the descriptor to the grader's
 in-kernel code; after privileges are dropped the kernel cannot open the FIFO by path. Each
-checkpoint is one frame: MAGIC, 4-byte big-endian length, UTF-8 JSON object, END. The reader
-keeps the newest well-formed frame; a torn or oversized frame is skipped and reading resyncs
-on the next MAGIC.
+checkpoint is one frame: MAGIC, 4-byte big-endian length, UTF-8 JSON object, HMAC-SHA256 of
+the object under a per-kernel key, END. The reader keeps the newest frame that is intact and
+authentic; a torn, oversized, malformed or forged frame is skipped (and counted) and reading
+resyncs on the next MAGIC.
 
-What this does not prevent: the descriptor lives in the student's process, so deliberately
-hostile code can write frames of its own. See "What the export can prove" in docs/design.md.
+The key reaches the grader's in-kernel code through a pipe the launcher fills and hands over
+before any student code runs; it is never in the kernel's environment, argv or input history.
+What this does not prevent: the key and the descriptor live in the student's process, so code
+that digs the grader's objects out of memory (gc) could still sign frames of its own. See
+"What the export can prove" in docs/design.md.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
+import secrets
 import select
 import struct
 import threading
@@ -25,17 +32,26 @@ END = b"\x00HW5END\x01"
 _HEADER = struct.Struct(">I")
 
 
-def encode_frame(payload: bytes) -> bytes:
-    return MAGIC + _HEADER.pack(len(payload)) + payload + END
+_MAC = 32
+
+
+def sign(key: bytes, payload: bytes) -> bytes:
+    return hmac.new(key, payload, hashlib.sha256).digest()
+
+
+def encode_frame(payload: bytes, key: bytes) -> bytes:
+    return MAGIC + _HEADER.pack(len(payload)) + payload + sign(key, payload) + END
 
 
 class FrameDecoder:
-    """Incremental decoder: feed bytes, get the JSON objects of complete, intact frames."""
+    """Incremental decoder: feed bytes, get the JSON objects of complete, authentic frames."""
 
-    def __init__(self, max_bytes: int):
+    def __init__(self, max_bytes: int, key: bytes):
         self.max_bytes = max_bytes
+        self.key = key
         self.buffer = bytearray()
         self.dropped = 0  # frames skipped: torn, oversized, not a JSON object
+        self.forged = 0  # well-formed frames whose signature is wrong
 
     def feed(self, data: bytes) -> list[dict]:
         self.buffer += data
@@ -55,14 +71,18 @@ class FrameDecoder:
                 del self.buffer[:1]  # resync on the next MAGIC
                 continue
             end = head + length
-            if len(self.buffer) < end + len(END):
+            if len(self.buffer) < end + _MAC + len(END):
                 return out
-            if self.buffer[end:end + len(END)] != END:
+            if self.buffer[end + _MAC:end + _MAC + len(END)] != END:
                 self.dropped += 1
                 del self.buffer[:1]
                 continue
             payload = bytes(self.buffer[head:end])
-            del self.buffer[:end + len(END)]
+            mac = bytes(self.buffer[end:end + _MAC])
+            del self.buffer[:end + _MAC + len(END)]
+            if not hmac.compare_digest(mac, sign(self.key, payload)):
+                self.forged += 1
+                continue
             try:
                 value = json.loads(payload.decode("utf-8"))
             except (UnicodeDecodeError, ValueError, RecursionError):
@@ -78,9 +98,10 @@ class ExportChannel:
 
     def __init__(self, path: Path, max_bytes: int):
         self.path = Path(path)
+        self.key = secrets.token_bytes(32)
         os.mkfifo(self.path, 0o600)  # FileExistsError if anything is there already
         self._fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
-        self._decoder = FrameDecoder(max_bytes)
+        self._decoder = FrameDecoder(max_bytes, self.key)
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self.latest: dict | None = None
@@ -92,6 +113,10 @@ class ExportChannel:
     @property
     def dropped(self) -> int:
         return self._decoder.dropped
+
+    @property
+    def forged(self) -> int:
+        return self._decoder.forged
 
     def _read_loop(self):
         while not self._stop.is_set():

@@ -16,10 +16,11 @@ CHANNEL_ENV_VAR = "HW5_EXPORT_FD"
 
 
 def launcher_config(rlimits: dict | None, user=None, chown=(), channel=None, hide=(),
-                    expose=()) -> str:
+                    expose=(), channel_key: bytes = b"") -> str:
     """The JSON argument of `LAUNCHER`; `user` is a `SandboxUser` or None."""
     return json.dumps({
         "rlimits": rlimits or {}, "channel": None if channel is None else str(channel),
+        "channel_key": channel_key.hex(),
         "channel_env": CHANNEL_ENV_VAR, "hide": [str(p) for p in hide],
         "expose": [[str(d), list(entries)] for d, entries in expose],
         "user": None if user is None else {"uid": user.uid, "gid": user.gid,
@@ -39,7 +40,7 @@ def capped_context(max_message_bytes: int):
 
 
 def kernel_manager(connection_file: str, *, rlimits: dict, user, channel, context, hide=(),
-                   expose=()):
+                   expose=(), channel_key: bytes = b""):
     """An AsyncKernelManager that launches through `LAUNCHER` and whose clients use `context`."""
     from jupyter_client.manager import AsyncKernelManager
 
@@ -48,7 +49,8 @@ def kernel_manager(connection_file: str, *, rlimits: dict, user, channel, contex
             connection = os.path.realpath(self.connection_file)
             cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", connection]
             return [sys.executable, "-c", LAUNCHER,
-                    launcher_config(rlimits, user, [connection], channel, hide, expose),
+                    launcher_config(rlimits, user, [connection], channel, hide, expose,
+                                    channel_key),
                     *cmd]
 
         def client(self, **kwargs):

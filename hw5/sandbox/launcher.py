@@ -2,13 +2,13 @@
 
 The runner passes this file's text to ``python -c`` with argv[1] = JSON config, argv[2:] = the
 kernel command. In order: set the rlimits; open the write end of the runner's export FIFO and
-pass it on as an inherited descriptor; as root, in a private mount namespace (best effort: a
+pass it on as an inherited descriptor, with the frames' signing key in a pipe; as root, in a private mount namespace (best effort: a
 container may forbid it), hide the grader's package under an empty tmpfs and make the
 interpreter reachable when one of its parent directories is private (e.g. /root is 0700: a
 tmpfs over it holds bind mounts of just the needed entries); chown the connection file, drop
 the supplementary groups, the gid and the uid; exec the kernel.
 
-config: {"rlimits": {name: value}, "channel": path|None, "channel_env": name,
+config: {"rlimits": {name: value}, "channel": path|None, "channel_env": name, "channel_key": hex,
          "hide": [dir], "expose": [[private_dir, [entry, ...]], ...],
          "user": None | {"uid", "gid", "chown": [path]}}
 """
@@ -68,6 +68,11 @@ def main(argv):
         os.set_blocking(fd, True)
         os.set_inheritable(fd, True)
         os.environ[config["channel_env"]] = str(fd)
+        key_read, key_write = os.pipe()
+        os.write(key_write, bytes.fromhex(config["channel_key"]))
+        os.close(key_write)
+        os.set_inheritable(key_read, True)
+        os.environ[config["channel_env"] + "_KEY"] = str(key_read)
     user = config.get("user")
     if user and (config.get("hide") or config.get("expose")):
         failed = _mounts(config)

@@ -155,6 +155,7 @@ class _Run:
             "cells_total": len(self.submission.cells) if self.submission else 0,
             "checkpoints": sum(k.frames for k in self.kernels),
             "frames_dropped": sum(k.frames_dropped for k in self.kernels),
+            "frames_forged": sum(k.frames_forged for k in self.kernels),
             "peak_kernel_rss_mb": max((k.peak_kernel_mb for k in self.kernels), default=None),
             "peak_parent_rss_mb": max((k.peak_parent_mb for k in self.kernels), default=None),
             "output_bytes_kept": sum(k.output_kept for k in self.kernels),
@@ -189,7 +190,7 @@ class _Kernel:
         self.prelude_error: str | None = None
         self.skipped_for_time: list[int] = []
         self.export: dict | None = None
-        self.frames = self.frames_dropped = self.cells_run = 0
+        self.frames = self.frames_dropped = self.frames_forged = self.cells_run = 0
         self.output_per_cell: dict[int, int] = {}
         self.output_kept = self.output_dropped = 0
         self.output_truncated: set[int] = set()
@@ -251,7 +252,8 @@ class _Kernel:
             rlimits["RLIMIT_NPROC"] = int(limits.nproc)
         context = capped_context(limits.zmq_max_message_bytes)
         km = kernel_manager(str(self.control / f"kernel-{self.number}.json"), rlimits=rlimits,
-                            user=user, channel=channel.path, context=context,
+                            user=user, channel=channel.path, channel_key=channel.key,
+                            context=context,
                             hide=[GRADER_DIR] if user is not None else [],
                             expose=private_ancestors() if user is not None else [])
         client = notebook_client(nb, km, limits, self)
@@ -290,6 +292,7 @@ class _Kernel:
                 context.destroy(linger=0)
                 self.export = channel.close()
                 self.frames, self.frames_dropped = channel.frames, channel.dropped
+                self.frames_forged = channel.forged
         self.log_tail = tail(log_path, 2000)
 
     async def _run_cell(self, client, nb, index: int, deadline: float) -> bool:

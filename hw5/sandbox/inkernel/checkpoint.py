@@ -7,12 +7,14 @@ encoded on its own with a size limit (one oversized answer or model costs only t
 each builder is described under its own time limit, only when it is new or changed (or failed
 and the namespace gained names since).
 """
+import hmac as _hmac
 import os as _os
 import signal as _signal
 
 import numpy as _np
 
 _os_write = _os.write
+_hmac_digest = _hmac.digest
 _sigmask = _signal.pthread_sigmask
 _setitimer = _signal.setitimer
 _signal_signal = _signal.signal
@@ -46,13 +48,14 @@ def _error_entry(what, exc):
 
 
 class Checkpointer:
-    def __init__(self, cfg, kit, keras, fit_stand_in, fd, namespace):
+    def __init__(self, cfg, kit, keras, fit_stand_in, fd, key, namespace):
         self.spec = kit["spec"]
         self.describe = kit["describe"]
         self.keras = keras
         self.history_class = keras.callbacks.History
         self.fit_stand_in = fit_stand_in
         self.fd = fd
+        self.key = key
         self.ns = namespace
         self.entry_max = int(cfg["entry_max_bytes"])
         self.total_max = int(cfg["export_max_bytes"])
@@ -78,7 +81,8 @@ class Checkpointer:
             pass
 
     def write(self, payload):
-        frame = self.magic + len(payload).to_bytes(4, "big") + payload + self.end
+        mac = _hmac_digest(self.key, payload, "sha256")
+        frame = self.magic + len(payload).to_bytes(4, "big") + payload + mac + self.end
         previous = _sigmask(_signal.SIG_BLOCK, _QUIET)  # no torn frame from an interrupt
         try:
             view = memoryview(frame)
@@ -257,7 +261,12 @@ def install(cfg):
     stand_in = install_fit(keras)
     install_mnist(kit["mnist"])
     fd = _os.environ.pop(cfg["channel_env"], None)
-    checkpointer = Checkpointer(cfg, kit, keras, stand_in, None if fd is None else int(fd),
+    key_fd = _os.environ.pop(cfg["channel_env"] + "_KEY", None)
+    key = b""
+    if key_fd is not None:
+        key = _os.read(int(key_fd), 64)
+        _os.close(int(key_fd))
+    checkpointer = Checkpointer(cfg, kit, keras, stand_in, None if fd is None else int(fd), key,
                                 shell.user_ns)
     shell.events.register("pre_run_cell", on_pre_run_cell)
     shell.events.register("post_run_cell", checkpointer.after_cell)
