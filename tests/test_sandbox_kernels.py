@@ -211,3 +211,100 @@ def test_kernel_cannot_read_the_key_nor_write_the_venv_or_the_output(tmp_path):
     assert facts["key"] != "read" and facts["venv"] != "written" and facts["out"] != "written"
     assert not (out / "results.json").exists()
     assert result.stats["kernel_user"] == f"uid {settings.SANDBOX_THROWAWAY_UID}"
+
+
+BUILDER = textwrap.dedent('''\
+    import keras
+    from keras import layers
+    def define_model(learning_rate):
+        model = keras.Sequential([keras.Input(shape=(28, 28, 1)),
+            layers.Conv2D(32, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
+            layers.Flatten(), layers.Dense(100, activation="relu"),
+            layers.Dense(10, activation="softmax")])
+        model.compile(optimizer=keras.optimizers.SGD(learning_rate=learning_rate),
+                      loss="categorical_crossentropy", metrics=["accuracy"])
+        return model
+    ''')
+DATA = textwrap.dedent('''\
+    import numpy as np
+    from hw5kit.mnist import load_mnist
+    (x_train, y_train), (x_test, y_test) = load_mnist()
+    x_train = x_train.reshape(-1, 28, 28, 1).astype("float32") / 255
+    x_test = x_test.reshape(-1, 28, 28, 1).astype("float32") / 255
+    y_train = keras.utils.to_categorical(y_train, 10)
+    y_test = keras.utils.to_categorical(y_test, 10)
+    ''')
+ENVIRONMENT_CHECKS = textwrap.dedent('''\
+    import os
+    import numpy as np
+    # fit trains nothing: NaN epochs as asked, the usual keys, positional arguments accepted
+    assert len(history.history["loss"]) == 3 and history.epoch == [0, 1, 2], history.history
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    before = [w.copy() for w in model.get_weights()]
+    h = model.fit(np.zeros((50, 28, 28, 1)), np.zeros((50, 10)), 32, 7, 0)
+    assert h.params["epochs"] == 7 and h is model.history, h.params
+    assert all((a == b).all() for a, b in zip(before, model.get_weights()))
+    try:  # wrong arguments still get Keras' own error
+        define_model(0.01).fit(np.zeros((5, 28, 28, 1)), np.zeros((5, 10)), nb_epoch=3)
+        raise AssertionError("nb_epoch accepted")
+    except TypeError:
+        pass
+    from tensorflow.keras.datasets import mnist as tf_mnist
+    assert len(keras.datasets.mnist.load_data()[0][0]) == 512
+    assert len(tf_mnist.load_data()[0][0]) == 512
+    expected = {"hw5.ipynb", "hw5kit", "mnist_subset.npz", "tmp", ".cache", ".config",
+                ".ipython", ".jupyter", ".keras"}
+    assert set(os.listdir(".")) <= expected, sorted(os.listdir("."))
+    assert os.environ["HOME"] == os.getcwd() and os.environ["MPLBACKEND"] == "Agg"
+    assert "HW5_EPOCHS" not in os.environ and "HW5_EXPORT_FD" not in os.environ
+    assert not [k for k in os.environ if k.startswith("HW5_EXPORT")]
+    try:
+        import hw5.answer_key
+        raise AssertionError("the grader's package is importable")
+    except ModuleNotFoundError:
+        pass
+    ''')
+
+
+def _notebook(tmp_path: Path, *sources: str, nbformat_3: bool = False) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# HW5")]
+    nb.cells += [nbformat.v4.new_code_cell(s) for s in sources]
+    path = tmp_path / "hw5.ipynb"
+    if nbformat_3:
+        path.write_text(nbformat.writes(nbformat.convert(nb, 3), version=3))
+    else:
+        nbformat.write(nb, str(path))
+    return path
+
+
+def test_the_grading_kernel_environment(tmp_path):
+    path = _notebook(
+        tmp_path, BUILDER, "!pip install tensorflow\n" + DATA,
+        "model = define_model(0.01)\n"
+        "history = model.fit(x_train, y_train, epochs=3, batch_size=64,\n"
+        "                    validation_data=(x_test, y_test))",
+        "undefined_name + 1",  # an unrelated failing cell costs nothing else
+        ENVIRONMENT_CHECKS,
+        "import sys\nsys.exit()", "exit()", "quit()", "name = input('name?')",
+        "print('x' * 200_000_000)",
+        "from IPython.display import display\nfor i in range(10):\n"
+        "    display({'text/plain': 'w' * 9_000_000}, raw=True)",  # above the ZeroMQ cap
+        "p1_1 = 'C'", nbformat_3=True)
+    result = run_submission(path, workdir=tmp_path / "work", limits=FAST)
+    assert result.status == GRADED, (result.messages, result.cell_errors)
+    assert [(e.cell, e.ename) for e in result.cell_errors] == [
+        (4, "NameError"), (6, "SystemExit"), (9, "StdinNotImplementedError")]
+    export = result.export
+    assert export["builders"]["define_model"]["status"] == "ok"
+    assert export["answers"]["p1_1"]["value"] == "C"
+    call = export["fit_calls"][0]
+    assert (call["epochs"], call["batch_size"], call["x_shape"], call["cell"]) == (
+        3, 64, [512, 28, 28, 1], 3)
+    assert call["validation_data_shapes"] == [[256, 28, 28, 1], [256, 10]]
+    assert export["histories"]["history"] == {"status": "ok", "fit_call": 1, "error": None}
+    assert export["mnist_sizes"] == {"train": 512, "test": 512 // 2}
+    assert result.stats["disabled_shell_lines"] == 1
+    assert result.stats["output_bytes_kept"] <= 5_000_000
+    assert any("nbformat 3" in m for m in result.messages)
+    assert list((tmp_path / "work").iterdir()) == []  # temp dir removed

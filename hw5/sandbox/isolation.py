@@ -72,17 +72,19 @@ def check_isolation(user: SandboxUser | None) -> None:
     raise NotIsolated(REFUSAL)
 
 
-def private_ancestors(paths=None) -> list[tuple[str, list[str]]]:
+def private_ancestors(paths=None, extra=()) -> list[tuple[str, list[str]]]:
     """[(directory, [entry, ...])]: directories on the way to the interpreter and its libraries
-    that other users cannot traverse (e.g. /root, 0700), with the entries the kernel needs in
-    each; the launcher exposes just those entries inside its own mount namespace."""
+    (and `extra`, e.g. the kernel's working directory) that other users cannot traverse (e.g.
+    /root, 0700), with the entries the kernel needs in each; the launcher exposes just those
+    entries inside its own mount namespace."""
     if paths is None:
         paths = {os.path.realpath(sys.executable), os.path.realpath(sys.base_prefix),
                  os.path.realpath(sys.prefix), sys.prefix}
+    paths = set(paths) | {os.path.realpath(p) for p in extra}
     needed: dict[str, set[str]] = {}
     for path in sorted(paths):
         parts = Path(path).parts
-        for depth in range(1, len(parts) - 1):
+        for depth in range(1, len(parts)):
             directory = str(Path(*parts[:depth]))
             try:
                 mode = os.stat(directory).st_mode

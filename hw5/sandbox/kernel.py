@@ -23,6 +23,7 @@ def launcher_config(rlimits: dict | None, user=None, chown=(), channel=None, hid
         "channel_key": channel_key.hex(),
         "channel_env": CHANNEL_ENV_VAR, "hide": [str(p) for p in hide],
         "expose": [[str(d), list(entries)] for d, entries in expose],
+        "staging": os.path.dirname(os.path.realpath(str(chown[0]))) if chown else None,
         "user": None if user is None else {"uid": user.uid, "gid": user.gid,
                                            "chown": [str(p) for p in chown]}})
 

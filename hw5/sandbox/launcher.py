@@ -9,7 +9,7 @@ tmpfs over it holds bind mounts of just the needed entries); chown the connectio
 the supplementary groups, the gid and the uid; exec the kernel.
 
 config: {"rlimits": {name: value}, "channel": path|None, "channel_env": name, "channel_key": hex,
-         "hide": [dir], "expose": [[private_dir, [entry, ...]], ...],
+         "hide": [dir], "expose": [[private_dir, [entry, ...]], ...], "staging": dir,
          "user": None | {"uid", "gid", "chown": [path]}}
 """
 import json
@@ -34,7 +34,7 @@ def _mounts(config):
         return "make-private"
     failed = None
     for directory, entries in config.get("expose", []):
-        staging = tempfile.mkdtemp(prefix="hw5-expose-")
+        staging = tempfile.mkdtemp(prefix="hw5-expose-", dir=config["staging"])
         d = directory.encode()
         if libc.mount(d, staging.encode(), None, MS_BIND | MS_REC, None) != 0:
             failed = f"expose {directory}"
@@ -75,7 +75,10 @@ def main(argv):
         os.environ[config["channel_env"] + "_KEY"] = str(key_read)
     user = config.get("user")
     if user and (config.get("hide") or config.get("expose")):
-        failed = _mounts(config)
+        try:
+            failed = _mounts(config)
+        except OSError as exc:
+            failed = repr(exc)
         if failed:
             print(f"hw5 sandbox: mount namespace step failed: {failed}", file=sys.stderr)
     if user:

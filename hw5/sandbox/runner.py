@@ -255,7 +255,8 @@ class _Kernel:
                             user=user, channel=channel.path, channel_key=channel.key,
                             context=context,
                             hide=[GRADER_DIR] if user is not None else [],
-                            expose=private_ancestors() if user is not None else [])
+                            expose=private_ancestors(extra=[self.root])
+                            if user is not None else [])
         client = notebook_client(nb, km, limits, self)
         log_path = self.control / f"kernel-{self.number}.log"
         deadline = self.run.deadline - _SHUTDOWN_RESERVE_S
