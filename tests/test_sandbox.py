@@ -391,3 +391,30 @@ def test_parent_never_imports_tensorflow():
 def test_sandbox_modules_stay_small():
     for path in (Path(__file__).resolve().parents[1] / "hw5" / "sandbox").rglob("*.py"):
         assert len(path.read_text().splitlines()) < 400, path
+
+
+def test_untrusted_work_is_not_run_unisolated_by_default(monkeypatch):
+    from hw5.sandbox import isolation
+
+    monkeypatch.setattr(isolation.os, "geteuid", lambda: 1000)  # a TA's own account
+    monkeypatch.delenv(settings.SANDBOX_ALLOW_UNISOLATED_ENV_VAR, raising=False)
+    assert isolation.sandbox_user() is None
+    with pytest.raises(isolation.NotIsolated, match=settings.SANDBOX_ALLOW_UNISOLATED_ENV_VAR):
+        isolation.check_isolation(None)
+    monkeypatch.setenv(settings.SANDBOX_ALLOW_UNISOLATED_ENV_VAR, "1")
+    isolation.check_isolation(None)
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="as root only")
+def test_as_root_the_kernel_always_gets_an_unprivileged_uid(monkeypatch):
+    from hw5.sandbox import isolation
+
+    for value in (None, "root", "no-such-user-hw5"):
+        if value is None:
+            monkeypatch.delenv(settings.SANDBOX_USER_ENV_VAR, raising=False)
+        else:
+            monkeypatch.setenv(settings.SANDBOX_USER_ENV_VAR, value)
+        user = isolation.sandbox_user()
+        assert user.uid == settings.SANDBOX_THROWAWAY_UID != 0
+    monkeypatch.setenv(settings.SANDBOX_USER_ENV_VAR, "nobody")
+    assert isolation.sandbox_user().name == "nobody"

@@ -11,10 +11,13 @@ import hmac as _hmac
 import os as _os
 import signal as _signal
 
+import time as _time
+
 import numpy as _np
 
 _os_write = _os.write
 _hmac_digest = _hmac.digest
+_perf_counter = _time.perf_counter
 _sigmask = _signal.pthread_sigmask
 _setitimer = _signal.setitimer
 _signal_signal = _signal.signal
@@ -64,6 +67,7 @@ class Checkpointer:
         self.end = bytes.fromhex(cfg["frame_end"])
         self.builders = {}  # name -> (fn, namespace keys, encoded text, final)
         self.seq = 0
+        self.spent_s = 0.0  # time spent in checkpoints so far (reported in the next one)
 
     def encode(self, value):
         return dumps(value, self.entry_max)
@@ -73,12 +77,14 @@ class Checkpointer:
 
     # -- the hook ---------------------------------------------------------------------------
     def after_cell(self, *_args):
+        start = _perf_counter()
         try:
             text = self.collect()
             if self.fd is not None:
                 self.write(text.encode("utf-8"))
         except BaseException:  # noqa: BLE001 - the previous checkpoint stands
             pass
+        self.spent_s += _perf_counter() - start
 
     def write(self, payload):
         mac = _hmac_digest(self.key, payload, "sha256")
@@ -103,7 +109,8 @@ class Checkpointer:
         }
         self.shrink(sections)
         calls = [dict(c) for c in _STATE["fit_calls"][-_MAX_FIT_CALLS:]]
-        head = {"schema": 2, "checkpoint": {"seq": self.seq, "after_cell": _STATE["cell"]},
+        head = {"schema": 2, "checkpoint": {"seq": self.seq, "after_cell": _STATE["cell"],
+                                            "spent_s": round(self.spent_s, 3)},
                 "fit_stand_in": fit_is_stand_in(self.keras, self.fit_stand_in),
                 "mnist_sizes": _STATE["mnist_sizes"]}
         parts = [dumps(head)[:-1], ',"fit_calls":', self.safe(lambda: calls, [])]
