@@ -60,7 +60,10 @@ SANDBOX_ENTRY_MAX_BYTES = 1_000_000  # one answer, variable or builder inside a 
 # the throwaway uid below (no passwd entry needed). As non-root, see hw5.sandbox.isolation.
 SANDBOX_USER_ENV_VAR = "HW5_SANDBOX_USER"
 SANDBOX_USER = "hw5student"
-SANDBOX_THROWAWAY_UID = 64_999  # numeric uid/gid, used by nothing else on a grading machine
+# Throwaway numeric uids/gids (used by nothing else on a grading machine): each run takes one
+# that no process uses, so parallel grades (grade-all) never kill each other's kernels. A named
+# SANDBOX_USER is for one grade at a time (Gradescope): leave it unset for parallel grading.
+SANDBOX_THROWAWAY_UIDS = range(64_000, 65_000)
 # Set to 1 to run an untrusted notebook as the current non-root user without isolation.
 SANDBOX_ALLOW_UNISOLATED_ENV_VAR = "HW5_ALLOW_UNISOLATED"
 

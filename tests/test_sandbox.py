@@ -343,7 +343,9 @@ def test_watchdog_interrupts_a_cell_then_kills_it_if_it_goes_on():
 
 @pytest.mark.skipif(not IS_ROOT, reason="needs root to start processes as another uid")
 def test_kill_uid_reaches_double_forked_processes():
-    uid = settings.SANDBOX_THROWAWAY_UID
+    from hw5.sandbox.isolation import throwaway_uid
+
+    uid = throwaway_uid()
     # a kernel stand-in that escapes its process tree and session: setsid -f double-forks
     escape = "setsid -f sleep 300; exec sleep 300"
     launcher = (f"import os; os.setgroups([]); os.setgid({uid}); os.setuid({uid}); "
@@ -415,6 +417,23 @@ def test_as_root_the_kernel_always_gets_an_unprivileged_uid(monkeypatch):
         else:
             monkeypatch.setenv(settings.SANDBOX_USER_ENV_VAR, value)
         user = isolation.sandbox_user()
-        assert user.uid == settings.SANDBOX_THROWAWAY_UID != 0
+        assert user.uid in settings.SANDBOX_THROWAWAY_UIDS and user.gid == user.uid
     monkeypatch.setenv(settings.SANDBOX_USER_ENV_VAR, "nobody")
     assert isolation.sandbox_user().name == "nobody"
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="needs root to start processes as another uid")
+def test_parallel_runs_get_different_throwaway_uids():
+    from hw5.sandbox.isolation import throwaway_uid
+
+    busy = throwaway_uid()
+    proc = subprocess.Popen([sys.executable, "-c", f"import os, time; os.setgid({busy}); "
+                             f"os.setuid({busy}); time.sleep(60)"], cwd="/")
+    try:
+        deadline = time.monotonic() + 20
+        while not processes_of_uid(busy) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert throwaway_uid() != busy
+    finally:
+        proc.kill()
+        proc.wait()

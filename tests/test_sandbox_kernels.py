@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -181,8 +183,7 @@ def test_the_export_cannot_be_planted_or_shaped_by_the_notebook(tmp_path):
 
 @pytest.mark.skipif(not IS_ROOT, reason="the throwaway uid needs root")
 def test_kernel_cannot_read_the_key_nor_write_the_venv_or_the_output(tmp_path):
-    out = tmp_path / "out"
-    out.mkdir()
+    out = Path(tempfile.mkdtemp(prefix="hw5-results-"))  # reachable by all, writable by root
     out.chmod(0o755)
     probe = textwrap.dedent(f'''\
         import os, sys
@@ -207,10 +208,11 @@ def test_kernel_cannot_read_the_key_nor_write_the_venv_or_the_output(tmp_path):
     result = run_submission(path, limits=FAST)
     assert result.status == GRADED, (result.messages, result.stats.get("kernel_log_tail"))
     facts = dict(eval(result.export["answers"]["student_id"]["value"]))  # noqa: S307 - our own
-    assert facts["uid"] == settings.SANDBOX_THROWAWAY_UID
+    assert facts["uid"] in settings.SANDBOX_THROWAWAY_UIDS
     assert facts["key"] != "read" and facts["venv"] != "written" and facts["out"] != "written"
     assert not (out / "results.json").exists()
-    assert result.stats["kernel_user"] == f"uid {settings.SANDBOX_THROWAWAY_UID}"
+    assert result.stats["kernel_user"] == f"uid {facts['uid']}"
+    shutil.rmtree(out)
 
 
 BUILDER = textwrap.dedent('''\

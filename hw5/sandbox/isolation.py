@@ -2,8 +2,8 @@
 
 As root (Gradescope, a container, `sudo hw5 grade`) the kernel always runs as an unprivileged
 uid: the user named by ``$HW5_SANDBOX_USER`` when it exists and is not root, otherwise a
-throwaway numeric uid (`settings.SANDBOX_THROWAWAY_UID`, no passwd entry needed). Either uid is
-dedicated to the sandbox, so after the run every process of it is killed (this also reaches
+throwaway numeric uid (`settings.SANDBOX_THROWAWAY_UIDS`, no passwd entry needed, one per
+run). Either uid is dedicated to the sandbox, so after the run every process of it is killed (this also reaches
 processes that double-forked out of the kernel's tree) and RLIMIT_NPROC bounds how many it
 may start. The kernel's directory is chowned to that uid; the grader's files, the venv and the
 output folder stay unreadable or read-only to it by their ordinary permissions.
@@ -59,8 +59,22 @@ def sandbox_user() -> SandboxUser | None:
             entry = None
         if entry is not None and entry.pw_uid != 0:
             return SandboxUser(entry.pw_uid, entry.pw_gid, entry.pw_name)
-    uid = settings.SANDBOX_THROWAWAY_UID
+    uid = throwaway_uid()
     return SandboxUser(uid, uid, f"uid {uid}")
+
+
+def throwaway_uid() -> int:
+    """A uid of `settings.SANDBOX_THROWAWAY_UIDS` that no process uses now (starting from one
+    derived from our pid, so concurrent runs start apart)."""
+    from .watchdog import processes_of_uid
+
+    uids = settings.SANDBOX_THROWAWAY_UIDS
+    start = os.getpid() % len(uids)
+    for step in range(len(uids)):
+        uid = uids[(start + step) % len(uids)]
+        if not processes_of_uid(uid):
+            return uid
+    raise RuntimeError("every throwaway sandbox uid is in use")
 
 
 def check_isolation(user: SandboxUser | None) -> None:
