@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path, PurePosixPath
 
+from hw5 import settings
 from hw5.kit import spec
 
 IGNORED_FOLDERS = {"__MACOSX"}
@@ -75,7 +76,7 @@ class UnreadableNotebook(ValueError):
         self.info = info
 
 
-def read_notebook(path, max_bytes: int = spec.SANDBOX_NOTEBOOK_MAX_BYTES) -> tuple:
+def read_notebook(path, max_bytes: int = settings.SANDBOX_NOTEBOOK_MAX_BYTES) -> tuple:
     """(notebook as a JSON dict in nbformat 4 when it was older, the nbformat it was converted
     from or None). Raises UnreadableNotebook; nothing in the file is trusted."""
     path = Path(path)

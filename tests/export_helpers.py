@@ -11,12 +11,12 @@ import json
 
 import numpy as np
 
-from hw5 import answer_key
+from hw5 import answer_key, settings
 from hw5.grading import answers
 from hw5.kit import analyse, describe, spec
 from hw5.mutants import REFERENCE_SOURCES, load_builder
 
-TRAIN, TEST = spec.SANDBOX_TRAIN_IMAGES, spec.SANDBOX_TEST_IMAGES
+TRAIN, TEST = settings.SANDBOX_TRAIN_IMAGES, settings.SANDBOX_TEST_IMAGES
 IMAGES = list(spec.IMAGE_SHAPE)
 REFERENCE = answers.answer_checks()
 STUDENT_ID = "s1234567"

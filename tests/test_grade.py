@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hw5 import mutants
+from hw5 import mutants, settings
 from hw5.kit import spec
 
 pytestmark = pytest.mark.slow
@@ -82,7 +82,7 @@ def test_a_notebook_past_the_grading_deadline_is_a_student_timeout(tmp_path, rep
                           f"open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
                           "time.sleep(100)", index=1)
     path = grading.write_nb(nb, tmp_path / "hw5.ipynb")
-    result = pipeline.grade_submission(path, deadline_s=pipeline.TRUSTED_RESERVE_S + 45)
+    result = pipeline.grade_submission(path, deadline_s=settings.TRUSTED_RESERVE_S + 45)
     assert result.status == NOTEBOOK_TIMEOUT and result.score == 0
     assert "did not finish" in result.messages[-1]
     pid = int(pid_file.read_text())

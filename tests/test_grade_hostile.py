@@ -7,11 +7,16 @@ import json
 import nbformat
 import pytest
 
-from hw5 import answer_key
+from hw5 import answer_key, settings
 from hw5.grading import answers
 from hw5.kit import spec
 
-from grading_helpers import TEMPLATE, add_cell, grade, output_of, scores, solution, write
+from conftest import ROOT, Repo, add_cell, grade, output_of, scores
+from conftest import write_nb as write
+
+REPO = Repo(ROOT)
+TEMPLATE = REPO.template_path
+solution = REPO.solution
 
 pytestmark = pytest.mark.slow
 
@@ -77,6 +82,22 @@ def test_killing_the_kernel_costs_at_most_the_honest_score(tmp_path, name, cell,
     results = grade(write(add_cell(partial(), cell), tmp_path / "hw5.ipynb"))
     assert results["score"] <= HONEST
     assert says in results["output"].lower(), results["output"]
+
+
+@pytest.mark.parametrize("name, cell, env", [
+    ("os_exit", "# TODO6: the end\nimport os\nos._exit(1)", {}),
+    ("allocate_700mb_in_768mb", "import numpy as np\nbig = np.ones(700 * 2**20, np.uint8)",
+     {settings.CONTAINER_MEMORY_ENV_VAR: "768"}),
+    ("shadowed_builtins", "len = 512\nstr = None\nglobals = 1\nValueError = 3\njson = 'x'", {}),
+], ids=lambda v: v if isinstance(v, str) and len(v) < 30 else "")
+def test_a_fatal_last_cell_keeps_the_solution_s_credit(tmp_path, monkeypatch, name, cell, env):
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    nb = add_cell(solution(), cell)
+    results = grade(write(nb, tmp_path / "hw5.ipynb"))
+    assert results["score"] >= 0.9 * spec.AUTO_POINTS, results["output"]
+    if name == "os_exit":
+        assert f"cell {len(nb.cells) - 1} (TODO6)" in results["output"], results["output"]
 
 
 def test_filesystem_vandal_cannot_touch_results_or_checks(tmp_path):

@@ -30,6 +30,7 @@ import nbformat
 import pytest
 
 from hw5.build import STUDENT_DIR, autograder_zip, build_all, student_zip
+from hw5 import settings
 from hw5.kit import spec
 from hw5.sandbox import runner
 
@@ -86,7 +87,7 @@ def run_autograder(base: Path, timeout: int = 900) -> subprocess.CompletedProces
         shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
         shim.chmod(0o755)
     env = {k: v for k, v in os.environ.items() if not k.startswith("HW5_")}
-    env[spec.GRADESCOPE_ROOT_ENV_VAR] = str(base)
+    env[settings.GRADESCOPE_ROOT_ENV_VAR] = str(base)
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', os.defpath)}"
     proc = subprocess.run([str(base / "source" / "run_autograder")], cwd=base, env=env,
                           capture_output=True, text=True, timeout=timeout)
@@ -114,7 +115,7 @@ FAKE_PYTHON = f"""#!/bin/sh
 # anything else (run_autograder's inline scripts) runs on the real interpreter.
 if [ "$1" = "-m" ]; then
   printf '{{"score": 0, "output": "graded %s", "tests": [], "user": "%s", "cwd": "%s"}}' \\
-    "$4" "${{{spec.SANDBOX_USER_ENV_VAR}:-}}" "$(pwd)" > "$6"
+    "$4" "${{{settings.SANDBOX_USER_ENV_VAR}:-}}" "$(pwd)" > "$6"
   exit 0
 fi
 exec {sys.executable} "$@"
@@ -149,7 +150,7 @@ def test_run_autograder_chooses_the_notebook(tmp_path, files, graded, note):
     # Only root may read the answer key, the results and the metadata.
     for rel, mode in (("source", 0o700), ("results", 0o700), ("submission_metadata.json", 0o600)):
         assert stat.S_IMODE((base / rel).stat().st_mode) == mode, rel
-    if not _user_exists(spec.SANDBOX_USER):
+    if not _user_exists(settings.SANDBOX_USER):
         assert results["user"] == ""
 
 
@@ -166,15 +167,15 @@ def test_run_autograder_without_a_notebook_says_what_to_upload(tmp_path, files):
 
 def test_setup_sh_makes_the_kernel_user_and_keeps_the_source_private():
     setup = autograder_zip.SETUP_SH
-    assert "useradd --system" in setup and spec.SANDBOX_USER in setup
+    assert "useradd --system" in setup and settings.SANDBOX_USER in setup
     assert "--shell /usr/sbin/nologin" in setup
     assert f"chmod -R a+rX,go-w {autograder_zip.VENV}" in setup
     # The source is made private after everything that reads it.
     assert setup.rstrip().endswith("chmod 700 /autograder/source")
     assert "pip install --quiet /autograder/source" not in setup
     run = autograder_zip.RUN_AUTOGRADER
-    assert f"export {spec.SANDBOX_USER_ENV_VAR}={spec.SANDBOX_USER}" in run
-    assert f"${{{spec.GRADESCOPE_ROOT_ENV_VAR}:-/autograder}}" in run
+    assert f"export {settings.SANDBOX_USER_ENV_VAR}={settings.SANDBOX_USER}" in run
+    assert f"${{{settings.GRADESCOPE_ROOT_ENV_VAR}:-/autograder}}" in run
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,14 +226,14 @@ def public_tmp():
 
 
 def test_sandbox_user_is_only_used_as_root_with_an_existing_user(monkeypatch):
-    monkeypatch.delenv(spec.SANDBOX_USER_ENV_VAR, raising=False)
+    monkeypatch.delenv(settings.SANDBOX_USER_ENV_VAR, raising=False)
     assert runner._sandbox_user() is None
-    monkeypatch.setenv(spec.SANDBOX_USER_ENV_VAR, "no-such-user-" + secrets.token_hex(4))
+    monkeypatch.setenv(settings.SANDBOX_USER_ENV_VAR, "no-such-user-" + secrets.token_hex(4))
     assert runner._sandbox_user() is None
-    monkeypatch.setenv(spec.SANDBOX_USER_ENV_VAR, "root")
+    monkeypatch.setenv(settings.SANDBOX_USER_ENV_VAR, "root")
     assert runner._sandbox_user() is None  # never "drop" to uid 0
     if not IS_ROOT:
-        monkeypatch.setenv(spec.SANDBOX_USER_ENV_VAR, "nobody")
+        monkeypatch.setenv(settings.SANDBOX_USER_ENV_VAR, "nobody")
         assert runner._sandbox_user() is None
     # Unset: the launcher gets no user and the kernel command is unchanged otherwise.
     assert json.loads(runner.launcher_config({"RLIMIT_CORE": 0})) == {
@@ -322,7 +323,7 @@ open({str(probe / 'facts.json')!r}, "w").write(json.dumps(facts))
 """)]
     path = tmp_path / "hw5.ipynb"
     nbformat.write(nb, str(path))
-    monkeypatch.setenv(spec.SANDBOX_USER_ENV_VAR, user.pw_name)
+    monkeypatch.setenv(settings.SANDBOX_USER_ENV_VAR, user.pw_name)
     result = runner.run_submission(path)
     assert result.ok, (result.status, result.messages, result.stats.get("kernel_log_tail"))
     assert result.stats["kernel_user"] == user.pw_name

@@ -1,8 +1,12 @@
-"""`python -m hw5.sandbox NOTEBOOK OUT.json`: run one submission, write its SandboxResult as JSON.
+"""`python -m hw5.sandbox NOTEBOOK OUT.json [--deadline T]`: run one submission, write its
+SandboxResult (interface 2) as JSON.
 
-The grading pipeline runs the sandbox in this separate process so that the coordinating process
-stays small (no Jupyter client libraries) while the trusted checks, later, load TensorFlow.
+`--deadline`: absolute time.monotonic() (system-wide on Linux) by which the sandbox must have
+ended, so the coordinator shares one whole-grade deadline with the trusted step; default now +
+`hw5.settings.sandbox_budget_s()`. The pipeline runs the sandbox in this separate process so
+that the coordinating process stays small while the trusted checks, later, load TensorFlow.
 """
+import argparse
 import json
 import sys
 
@@ -10,9 +14,13 @@ from .runner import run_submission
 
 
 def main(argv=None) -> int:
-    notebook, out = sys.argv[1:] if argv is None else argv
-    result = run_submission(notebook)
-    with open(out, "w", encoding="utf-8") as fh:
+    parser = argparse.ArgumentParser(prog="python -m hw5.sandbox")
+    parser.add_argument("notebook")
+    parser.add_argument("out")
+    parser.add_argument("--deadline", type=float, default=None)
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    result = run_submission(args.notebook, deadline=args.deadline)
+    with open(args.out, "w", encoding="utf-8") as fh:
         json.dump(result.to_dict(), fh)
     return 0
 

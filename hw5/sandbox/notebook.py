@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,9 +38,10 @@ class Submission:
 _CLEAR_OUTPUTS_HINT = ("In Jupyter use Kernel → Restart Kernel and Clear All Outputs, save, "
                        "and submit the .ipynb file again.")
 
-# `!cmd`, `%pip ...`, `%conda ...`, `%sx`, `%system`; `files = !ls`, `x = %sx ls`.
-_SHELL_LINE = re.compile(
-    r"^\s*(?:[\w.\[\], ]+=\s*)?(?:!|%(?:pip|conda|mamba|micromamba|uv|sx|system)\b)")
+# Line magics that run a shell or install packages (`%matplotlib` and the like still run).
+_SHELL_MAGICS = frozenset({"pip", "conda", "mamba", "micromamba", "uv", "sx", "system", "sc"})
+_ASSIGN_TARGET_TOKENS = frozenset({",", ".", "[", "]", "(", ")", "*", ":"})
+_TODO_LABEL = re.compile(r"^\s*#\s*(TODO\s*\d+)\b", re.IGNORECASE)
 # Cell magics that run the whole cell in a shell or another interpreter.
 _SHELL_CELL = re.compile(
     r"^\s*%%(?:!|sh|bash|zsh|script|system|sx|perl|ruby|pip|conda|python2|python3|pypy)(?:\s|$)")
@@ -145,6 +147,46 @@ def _upgrade(raw: dict, messages: list[str]) -> dict:
     return raw
 
 
+def todo_label(source: str) -> str | None:
+    """``"TODO3"`` when the cell's first line is a ``# TODO3 ...`` comment, else None."""
+    first = source.lstrip("\n").split("\n", 1)[0]
+    match = _TODO_LABEL.match(first)
+    return match.group(1).upper().replace(" ", "") if match else None
+
+
+def _shell_lines(source: str) -> list[tuple[int, int]]:
+    """(first, last) physical lines (0-based) of each logical line that IPython would run as a
+    shell escape (`!cmd`, `x = !cmd`) or a shell / package-manager line magic (`%pip ...`,
+    `x = %sx ...`). Logical lines come from IPython's own tokenizer helper, so a continuation
+    line that starts with `!=` is never mistaken for one."""
+    from IPython.core.inputtransformer2 import make_tokens_by_line
+
+    found = []
+    try:
+        logical = make_tokens_by_line(source.splitlines(keepends=True))
+    except Exception:
+        return found
+    for line in logical:
+        toks = [t for t in line if t.type not in (tokenize.INDENT, tokenize.DEDENT,
+                                                  tokenize.NEWLINE, tokenize.NL,
+                                                  tokenize.ENDMARKER, tokenize.COMMENT)
+                and t.string.strip()]
+        if not toks:
+            continue
+        start = 0
+        for ix, tok in enumerate(toks[:-1]):
+            if tok.string == "=":
+                if all(t.type == tokenize.NAME or t.string in _ASSIGN_TARGET_TOKENS
+                       for t in toks[:ix]):
+                    start = ix + 1
+                break
+        head = toks[start]
+        after = toks[start + 1].string if start + 1 < len(toks) else ""
+        if head.string in ("!", "!!") or (head.string == "%" and after in _SHELL_MAGICS):
+            found.append((toks[0].start[0] - 1, line[-1].end[0] - 1))
+    return found
+
+
 def _disable_shell(source: str) -> tuple[str, int, str]:
     """Replace shell / pip lines by `pass` (keeping indentation); return (source, count, first)."""
     lines = source.split("\n")
@@ -152,10 +194,12 @@ def _disable_shell(source: str) -> tuple[str, int, str]:
         return ("# [this shell cell was not run by the grader]\n"
                 + "\n".join("# " + line for line in lines), len(lines), lines[0].strip())
     count, first = 0, ""
-    for i, line in enumerate(lines):
-        if _SHELL_LINE.match(line):
-            indent = line[: len(line) - len(line.lstrip())]
-            lines[i] = f"{indent}pass  # [not run by the grader] {line.strip()}"
-            count += 1
-            first = first or line.strip()
+    for begin, end in _shell_lines(source):
+        line = lines[begin]
+        indent = line[: len(line) - len(line.lstrip())]
+        lines[begin] = f"{indent}pass  # [not run by the grader] {line.strip()}"
+        for i in range(begin + 1, min(end, len(lines) - 1) + 1):
+            lines[i] = f"{indent}# {lines[i]}"
+        count += 1
+        first = first or line.strip()
     return "\n".join(lines), count, first

@@ -1,10 +1,13 @@
 """Live Keras objects in the student's kernel -> plain JSON data ("the export").
 
-Runs INSIDE the student's (untrusted) kernel, after the notebook has run. Nothing here judges
-the student's work: it only records what exists (model configurations, compile settings, the
-answers), in the schema of docs/design.md. Every call into student code is guarded: a builder
-that raises, returns something other than a model, returns an uncompiled model or a model
-without an input spec still yields a well-formed export.
+Runs INSIDE the student's (untrusted) kernel, after each cell (see hw5/sandbox/inkernel).
+Nothing here judges the student's work: it only records what exists (model configurations,
+compile settings, weight shapes, the answers), in the schema of docs/design.md. Every call into
+student code is guarded: a builder that raises, returns something other than a model, returns
+an uncompiled model or a model without an input spec still yields a well-formed export.
+
+``dumps``: the grader's kernel passes its own JSON encoder (captured before student code ran),
+so that a notebook patching ``json`` cannot change what is recorded; the default is json.dumps.
 """
 from __future__ import annotations
 
@@ -76,11 +79,13 @@ def _is_model(obj) -> bool:
     try:
         import keras
 
-        if isinstance(obj, keras.Model):
-            return True
+        return isinstance(obj, keras.Model)
     except Exception:
-        pass
-    return callable(getattr(obj, "to_json", None)) and hasattr(obj, "layers")
+        return False
+
+
+def _weight_shapes(model) -> list:
+    return [[int(d) for d in w.shape] for w in model.weights]
 
 
 def _ensure_built(model):
@@ -93,24 +98,36 @@ def _ensure_built(model):
     model.build((None,) + tuple(spec.IMAGE_SHAPE))
 
 
-def describe_model(model) -> dict:
+def describe_model(model, dumps=None) -> dict:
     """The ``MODEL`` dict of the export. Raises TypeError for non-models, and whatever
-    ``to_json`` raises when the architecture cannot be serialised."""
+    serialising raises when the architecture cannot be serialised.
+
+    ``class_module``/``class_qualname`` name the model's exact class (the trusted side refuses
+    anything but Keras' own); ``weight_shapes`` are the live model's, in order, for the trusted
+    side to compare with the model it rebuilds from ``config_json``."""
     if not _is_model(model):
         raise TypeError(f"expected a Keras model, found {type(model).__name__}")
-    out = {"class_name": type(model).__name__, "config_json": None, "compiled": False,
+    from keras.src.saving import serialization_lib
+
+    cls = type(model)
+    out = {"class_name": cls.__name__, "class_module": cls.__module__,
+           "class_qualname": cls.__qualname__, "config_json": None, "compiled": False,
            "optimizer": None, "loss": None, "metrics": [], "compile_error": None,
-           "build_error": None}
+           "build_error": None, "weight_shapes": None}
     try:
         _ensure_built(model)
     except Exception as exc:
         out["build_error"] = format_error(exc)
-    out["config_json"] = model.to_json()
+    # what model.to_json() does, without the json module a notebook can patch
+    out["config_json"] = (dumps or json.dumps)(serialization_lib.serialize_keras_object(model))
+    try:
+        out["weight_shapes"] = _weight_shapes(model)
+    except Exception:
+        pass
     out["compiled"] = bool(getattr(model, "compiled", False))
     if out["compiled"]:
         try:
-            compile_config = model.get_compile_config() or {}
-            compile_config = json.loads(json.dumps(to_jsonable(compile_config)))
+            compile_config = to_jsonable(model.get_compile_config() or {})
             out["optimizer"] = compile_config.get("optimizer")
             out["loss"] = compile_config.get("loss")
             out["metrics"] = compile_config.get("metrics") or []
@@ -137,9 +154,12 @@ def _not_a_model_message(what: str, value) -> str:
     return f"TypeError: {what} returned {article} {kind}, not a Keras model"
 
 
-def describe_builder(fn, builder_spec, clear_session: bool = False) -> dict:
+def describe_builder(fn, builder_spec, clear_session: bool = False, dumps=None,
+                     stop_on=(KeyboardInterrupt,)) -> dict:
     """Call ``fn`` with each of ``builder_spec.probes`` (keyword arguments) and describe the
-    models it returns. One call's failure never stops the others.
+    models it returns. One call's failure never stops the others, except an exception of
+    ``stop_on`` (an interrupt, the grader's time limit): that call is recorded as not having
+    returned and the remaining probes are not called.
 
     ``clear_session=True`` calls ``keras.backend.clear_session()`` after each call (layer names
     then repeat between calls); it costs about 0.4 s per call on these machines.
@@ -152,8 +172,11 @@ def describe_builder(fn, builder_spec, clear_session: bool = False) -> dict:
         try:
             model = fn(**args)
         except BaseException as exc:  # noqa: BLE001 - student code may raise anything
-            if isinstance(exc, KeyboardInterrupt):
-                raise
+            if isinstance(exc, stop_on):
+                entry["error"] = (f"{call_text} did not return: it was stopped "
+                                  f"({type(exc).__name__})")
+                calls.append(entry)
+                break
             entry["error"] = f"{call_text} raised " + format_error(exc)
             if isinstance(exc, TypeError) and "unexpected keyword argument" in str(exc):
                 entry["error"] += (f"\nFix: keep the parameter names of the template: "
@@ -164,7 +187,7 @@ def describe_builder(fn, builder_spec, clear_session: bool = False) -> dict:
             entry["error"] = _not_a_model_message(call_text, model)
         else:
             try:
-                entry["model"] = describe_model(model)
+                entry["model"] = describe_model(model, dumps)
             except Exception as exc:
                 entry["error"] = f"{call_text}: the model could not be exported: " \
                                  + format_error(exc)
@@ -183,7 +206,7 @@ def describe_builder(fn, builder_spec, clear_session: bool = False) -> dict:
             "calls": calls}
 
 
-def describe_variable(name: str, value) -> dict:
+def describe_variable(name: str, value, dumps=None) -> dict:
     if not _is_model(value):
         cls = type(value).__name__
         kind = "None" if value is None else ("an " if cls[:1].lower() in "aeiou" else "a ") + cls
@@ -192,22 +215,27 @@ def describe_variable(name: str, value) -> dict:
         return {"status": "not_a_model", "model": None,
                 "error": f"TypeError: {name} is {kind}, not a Keras model{hint}"}
     try:
-        return {"status": "ok", "error": None, "model": describe_model(value)}
+        return {"status": "ok", "error": None, "model": describe_model(value, dumps)}
     except Exception as exc:
         return {"status": "error", "model": None,
                 "error": f"{name} could not be exported: " + format_error(exc)}
 
 
-def describe_answer(value) -> dict:
+def describe_answer(value, max_bytes: int | None = None) -> dict:
+    """``max_bytes``: an answer that cannot fit (a long string, a large array) is recorded as
+    an error without converting it."""
+    size = len(value) if isinstance(value, (str, bytes)) else getattr(value, "nbytes", 0)
+    if max_bytes is not None and isinstance(size, int) and size > max_bytes:
+        return {"status": "error", "value": None, "repr": _safe_repr(type(value)),
+                "error": f"the value is larger than the {max_bytes:,} bytes the grader reads"}
     try:
         plain = to_jsonable(value)
-        json.dumps(plain)
     except Exception:
         plain = None
     return {"status": "ok", "value": plain, "repr": _safe_repr(value)}
 
 
-def describe_namespace(ns: dict, clear_session: bool = False) -> dict:
+def describe_namespace(ns: dict, clear_session: bool = False, dumps=None) -> dict:
     """The whole export for a notebook namespace (``globals()`` of the student's kernel)."""
     missing = object()
     builders = {}
@@ -220,7 +248,7 @@ def describe_namespace(ns: dict, clear_session: bool = False) -> dict:
                               "error": f"{name} is a {type(fn).__name__}, not a function"}
         else:
             try:
-                builders[name] = describe_builder(fn, builder_spec, clear_session)
+                builders[name] = describe_builder(fn, builder_spec, clear_session, dumps)
             except Exception as exc:
                 builders[name] = {"status": "error", "calls": [], "error": format_error(exc)}
     variables = {}
@@ -230,7 +258,7 @@ def describe_namespace(ns: dict, clear_session: bool = False) -> dict:
             variables[name] = {"status": "missing", "error": f"{name} is not defined",
                                "model": None}
         else:
-            variables[name] = describe_variable(name, value)
+            variables[name] = describe_variable(name, value, dumps)
     answers = {}
     for name in spec.ANSWER_VARIABLES:
         value = ns.get(name, missing)

@@ -1,0 +1,32 @@
+"""Grader code that runs INSIDE the student's kernel (never imported by the grader process).
+
+The runner reads these files as text and sends them in the first cell, which executes them into
+one fresh module dictionary holding every builtin as it was before any student code ran
+(`bootstrap_source`); the student's namespace gains no names and cannot shadow ours.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+FILES = ("serial.py", "environment.py", "checkpoint.py")  # executed in this order
+KIT_MODULES = ("spec", "mnist", "describe")  # the private copy of hw5kit the grader uses
+GRADER_MODULE = "_hw5_grader"
+
+
+def bootstrap_source(config: dict, kit_dir: Path) -> str:
+    """The first cell: run FILES in a fresh namespace, then ``install(config)``."""
+    files = [(name, (HERE / name).read_text(encoding="utf-8")) for name in FILES]
+    kit = {name: (kit_dir / f"{name}.py").read_text(encoding="utf-8") for name in KIT_MODULES}
+    config = dict(config, kit=kit)
+    return (
+        "(lambda b: b.exec(b.compile(\n"
+        "    'for _n, _t in _HW5_FILES:\\n'\n"
+        "    '    exec(compile(_t, \"<hw5-grader/\" + _n + \">\", \"exec\"), globals())\\n'\n"
+        "    'install(_HW5_CONFIG)\\n', '<hw5-grader>', 'exec'),\n"
+        f"    dict(((k, v) for k, v in b.vars(b).items() if not k.startswith('__')),\n"
+        f"         __name__={GRADER_MODULE!r}, __builtins__=b,\n"
+        f"         _HW5_FILES={files!r},\n"
+        f"         _HW5_CONFIG=__import__('json').loads({json.dumps(config)!r}))))"
+        "(__import__('builtins'))\n")
