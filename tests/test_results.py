@@ -190,7 +190,8 @@ def test_sandbox_result_is_read_by_fields():
     assert died.status == KERNEL_DIED and died.export == export  # what was answered counts
     assert died.cell_errors == [{"cell": 40, "ename": "SystemExit", "evalue": "",
                                  "todo": "TODO5", "fatal": True}]
-    assert pipeline.sandbox_outcome({"status": "ok", "export": export}).status == GRADED
+    assert pipeline.sandbox_outcome({"status": GRADED, "export": export}).status == GRADED
+    assert pipeline.sandbox_outcome({"status": "ok", "export": export}).status == INTERNAL_ERROR
     odd = pipeline.sandbox_outcome({"status": "weird", "export": [1]})
     assert odd.status == INTERNAL_ERROR and odd.export is None and "weird" in odd.staff_notes[0]
 
