@@ -211,8 +211,9 @@ def _fit_text(runs, variable) -> str:
     calls = runs.calls_on(variable.model_object)
     epochs = sum(c.epochs_run for c in calls)
     split = f" in {len(calls)} fit calls" if len(calls) > 1 else ""
-    return (f"fit: {epochs} epochs{split}, batch {spec.BATCH_SIZE}, {C._n(runs.mnist_train)} "
-            f"images, validation on the {C._n(runs.mnist_test)} test images")
+    # When grading, MNIST is a small subset: say "all" rather than a number the student never saw.
+    return (f"fit: {epochs} epochs{split}, batch {spec.BATCH_SIZE}, all the training images, "
+            "validation on the test set")
 
 
 def summary(item, bundle) -> str:
