@@ -19,6 +19,12 @@ def fallback_results(reason: str) -> dict:
     }
 
 
+def write_results(results: dict, out: Path) -> None:
+    """Write Gradescope's results.json (the one writer: `hw5 grade` and `hw5 gradescope`)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
 def register(sub) -> None:
     p = sub.add_parser("grade", help="grade one submission exactly as Gradescope does; always "
                                      "writes a valid results.json and exits 0")
@@ -44,8 +50,7 @@ def grade_to_file(submission: Path, out: Path) -> dict:
     except Exception as exc:  # the contract: results.json is written whatever happens
         traceback.print_exc()
         results, table = fallback_results(f"{type(exc).__name__}: {exc}"), None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_results(results, out)
     if table:
         print(table)
     if results.get("output"):
