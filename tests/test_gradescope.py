@@ -7,9 +7,13 @@ student handout zip.
   pointing there and ``python3`` on PATH being this interpreter (this environment stands in for
   the venv that setup.sh makes), and checks its results.json equals ``python -m hw5 grade`` on the
   same notebook (only execution_time may differ): solution, template and a hostile notebook.
+  Fast variants feed it files that are not notebooks (graded at once) to check which file is
+  picked and what the student is told.
 - The unprivileged user: the launcher's privilege drop is tested with a throwaway user whenever
   we are root and ``useradd`` exists; a whole grading as that user also needs the user to be able
   to run this interpreter, and is skipped (with the reason) when it cannot (e.g. under /root).
+  CI runs it again from a venv every user can run (scripts/sandbox_user_test.sh), where a skip
+  is a failure. The full deployment in a bare image: tests/test_rehearsal.py.
 """
 from __future__ import annotations
 

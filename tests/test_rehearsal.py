@@ -74,7 +74,16 @@ def test_rehearsal_hostile_notebook_reaches_nothing(rehearsal):
 
 
 @pytest.mark.slow
+def test_rehearsal_1gb_notebook_gets_a_valid_result(rehearsal):
+    _graded_in_time(rehearsal["1gb"])
+    assert rehearsal["1gb"]["same_as_hw5_grade"], rehearsal["1gb"].get("differences")
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="issue 9: the sandbox's memory limits do not yet follow the "
+                   "container, so the 768 MB group OOM-kills the kernel; remove this mark when "
+                   "they do (strict: an unexpected pass fails)")
 def test_rehearsal_1gb_notebook_is_stopped_by_the_grader_not_the_container(rehearsal):
     r = rehearsal["1gb"]
-    _graded_in_time(r)
     assert r["oom_kills"] == 0, (r["oom_kills"], r["status"], r["results"].get("output"))
+    assert r["score"] == spec.AUTO_POINTS  # the answers before the allocation keep their credit
