@@ -319,6 +319,8 @@ if [ -f /sys/fs/cgroup/memory/memory.limit_in_bytes ] || [ -d /sys/fs/cgroup/cpu
 else
   mount -t cgroup2 cgroup2 /sys/fs/cgroup
 fi || echo "rehearsal: could not mount the container's cgroup view" >&2
+echo "rehearsal: memory limit seen inside: $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes \
+  /sys/fs/cgroup/memory.max 2>/dev/null)"
 exec /autograder/run_autograder
 """
 
@@ -409,12 +411,18 @@ def rehearse_one(chroot: Chroot, notebook: Path, label: str, cpu: float, memory_
         "hacked": "HACKED" in json.dumps(results),
         "results": results, "hw5_grade": here["results"],
         "log_tail": out_path.read_text(errors="replace")[-2000:],
+        "limit_seen_inside": _limit_seen_inside(out_path.read_text(errors="replace")),
     }
     if same is False:
         record["differences"] = {k: (per_test(results).get(k), per_test(here["results"]).get(k))
                                  for k in set(per_test(results)) | set(per_test(here["results"]))
                                  if per_test(results).get(k) != per_test(here["results"]).get(k)}
     return record
+
+
+def _limit_seen_inside(log_text: str) -> int | None:
+    m = re.search(r"^rehearsal: memory limit seen inside: (\d+)", log_text, re.M)
+    return int(m.group(1)) if m else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -522,6 +530,9 @@ def main(argv=None) -> int:
 def table(report: dict) -> str:
     lines = [f"setup.sh: {report['setup_s']} s ({report['python']}); each submission under "
              f"{report['cpu']} CPU and {report['memory_mb']} MB",
+             "memory limit the grader sees inside (its cgroup file system): " + ", ".join(
+                 sorted({f"{r['limit_seen_inside'] / 2**20:g} MB" if r["limit_seen_inside"]
+                         else "unknown" for r in report["submissions"]})),
              f"{'submission':<12} {'score':>9} {'wall':>7} {'peak MB':>8} {'OOM kills':>9} "
              f"{'= hw5 grade':>11}  notes"]
     for r in report["submissions"]:

@@ -49,6 +49,8 @@ def test_rehearsal_solution_full_marks(rehearsal):
     assert r["score"] == spec.AUTO_POINTS == r["max_score"], r["results"].get("output")
     assert r["same_as_hw5_grade"], r.get("differences")
     assert r["oom_kills"] == 0
+    # Inside, the cgroup file system shows the container's limit, as on Gradescope.
+    assert r["limit_seen_inside"] == 768 * 2**20
 
 
 @pytest.mark.slow
