@@ -12,6 +12,7 @@ import sys
 VERBS = {  # verb -> the module that registers it
     "build": "hw5.build.cli",
     "grade": "hw5.grading.cli",
+    "gradescope": "hw5.grading.gradescope",
     "grade-all": "hw5.ta.grade_all",
     "export-written": "hw5.ta.export_written",
     "validate": "hw5.ta.validate",
