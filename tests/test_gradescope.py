@@ -134,8 +134,8 @@ def test_run_autograder_grades_the_picked_notebook(tmp_path, files, graded):
     # It graded a notebook ("{}": an invalid one, so a zero per question at once).
     assert results["tests"] and "No notebook found" not in results["output"], results
     if graded:
-        assert results["output"].startswith(f"Your submission holds {len(files) - ('notes.txt' in files)} "
-                                            f"notebooks; only {graded} was graded."), results
+        assert (f"Your submission holds {len(files) - ('notes.txt' in files)} notebooks; only "
+                f"{graded} was graded.") in results["output"], results
     else:
         assert "notebooks; only" not in results["output"]
     # Only root may read the answer key, the results and the metadata.
@@ -239,81 +239,14 @@ def public_tmp():
         shutil.rmtree(path, ignore_errors=True)
 
 
-def test_sandbox_user_is_only_used_as_root_with_an_existing_user(monkeypatch):
-    monkeypatch.delenv(settings.SANDBOX_USER_ENV_VAR, raising=False)
-    assert runner._sandbox_user() is None
-    monkeypatch.setenv(settings.SANDBOX_USER_ENV_VAR, "no-such-user-" + secrets.token_hex(4))
-    assert runner._sandbox_user() is None
-    monkeypatch.setenv(settings.SANDBOX_USER_ENV_VAR, "root")
-    assert runner._sandbox_user() is None  # never "drop" to uid 0
-    if not IS_ROOT:
-        monkeypatch.setenv(settings.SANDBOX_USER_ENV_VAR, "nobody")
-        assert runner._sandbox_user() is None
-    # Unset: the launcher gets no user and the kernel command is unchanged otherwise.
-    assert json.loads(runner.launcher_config({"RLIMIT_CORE": 0})) == {
-        "rlimits": {"RLIMIT_CORE": 0}, "user": None}
-
-
-def test_launcher_drops_to_the_user(throwaway_user, public_tmp):
-    """The launcher as root: rlimits, chown of the connection file, no groups, setgid, setuid.
-
-    The exec target is /bin/sh (reachable by any user), standing in for ipykernel.
-    """
-    user, tmp_path = throwaway_user, public_tmp
-    connection = tmp_path / "kernel.json"
-    connection.write_text("{}")
-    connection.chmod(0o600)
-    secret = tmp_path / "answer_key.py"
-    secret.write_text("SECRET")
-    secret.chmod(0o600)
-    script = (f"id -u; id -g; id -G; ulimit -H -c; "
-              f"cat {secret} 2>/dev/null || echo denied; "
-              f"touch {tmp_path}/planted 2>/dev/null || echo no-write; "
-              f"cat {connection}")
-    config = runner.launcher_config({"RLIMIT_CORE": 0}, user, [connection])
-    proc = subprocess.run([sys.executable, "-c", runner._LAUNCHER, config, "/bin/sh", "-c", script],
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    uid, gid, groups, core, secret_read, write, conn = proc.stdout.split("\n")[:7]
-    assert (int(uid), int(gid)) == (user.pw_uid, user.pw_gid)
-    assert groups.split() == [str(user.pw_gid)]  # supplementary groups dropped
-    assert core == "0"
-    assert secret_read == "denied" and write == "no-write"
-    assert conn == "{}"
-    assert (connection.stat().st_uid, connection.stat().st_gid) == (user.pw_uid, user.pw_gid)
-
-
-def test_launcher_without_user_keeps_the_current_user(tmp_path):
-    config = runner.launcher_config({"RLIMIT_CORE": 0})
-    proc = subprocess.run([sys.executable, "-c", runner._LAUNCHER, config, "/bin/sh", "-c",
-                           "id -u; ulimit -H -c"], capture_output=True, text=True, timeout=60)
-    assert proc.stdout.split() == [str(os.geteuid()), "0"], proc.stderr
-
-
-def _can_run_interpreter(user) -> str | None:
-    """None if ``user`` can start this interpreter with ipykernel, else why not."""
-    runuser = shutil.which("runuser") or shutil.which("su")
-    if runuser is None:
-        return "neither runuser nor su is available to probe"
-    cmd = ([runuser, "-u", user.pw_name, "--"] if runuser.endswith("runuser")
-           else [runuser, "-s", "/bin/sh", user.pw_name, "-c"])
-    probe = [sys.executable, "-c", "import ipykernel, tensorflow"]
-    cmd = cmd + (probe if runuser.endswith("runuser") else [" ".join(probe)])
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd="/")
-    if proc.returncode == 0:
-        return None
-    return (f"user {user.pw_name} cannot run {sys.executable} with ipykernel and tensorflow "
-            f"(a parent directory is probably private, e.g. /root is 0700): "
-            f"{(proc.stderr.strip().splitlines() or ['?'])[-1]}")
-
-
 @pytest.mark.slow
 def test_kernel_runs_as_the_sandbox_user(throwaway_user, public_tmp, monkeypatch):
-    """A whole sandbox run as the user: it cannot read a root-only file nor write beside it."""
+    """A whole sandbox run as the user: it cannot read a root-only file nor write beside it.
+
+    Never skipped: the launcher makes this interpreter reachable to the user even when it lives
+    under a private directory (/root in CI), so the test passes only where the unprivileged path
+    really works."""
     user, tmp_path = throwaway_user, public_tmp
-    why = _can_run_interpreter(user)
-    if why:
-        pytest.skip(why)
     probe = tmp_path / "probe"
     probe.mkdir()
     probe.chmod(0o777)
