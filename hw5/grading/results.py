@@ -11,14 +11,15 @@ from dataclasses import dataclass, field
 
 from hw5.kit import spec
 
-# Submission statuses: the sandbox's (fixed interface between sandbox and coordinator).
-GRADED = "graded"
-NOTEBOOK_TIMEOUT = "notebook-timeout"
-KERNEL_DIED = "kernel-died"
-MEMORY = "memory"
-NOT_A_NOTEBOOK = "not-a-notebook"
-INTERNAL_ERROR = "internal-error"
-STATUSES = (GRADED, NOTEBOOK_TIMEOUT, KERNEL_DIED, MEMORY, NOT_A_NOTEBOOK, INTERNAL_ERROR)
+from hw5.statuses import (  # noqa: F401 - re-exported
+    GRADED,
+    INTERNAL_ERROR,
+    KERNEL_DIED,
+    MEMORY,
+    NOT_A_NOTEBOOK,
+    NOTEBOOK_TIMEOUT,
+    STATUSES,
+)
 # What the student's notebook did (as opposed to INTERNAL_ERROR: the grader failed).
 STUDENT_STATUSES = (NOTEBOOK_TIMEOUT, KERNEL_DIED, MEMORY, NOT_A_NOTEBOOK)
 

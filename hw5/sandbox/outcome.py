@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-GRADED = "graded"
-NOTEBOOK_TIMEOUT = "notebook-timeout"
-KERNEL_DIED = "kernel-died"
-MEMORY = "memory"
-NOT_A_NOTEBOOK = "not-a-notebook"
-INTERNAL_ERROR = "internal-error"
-STATUSES = (GRADED, NOTEBOOK_TIMEOUT, KERNEL_DIED, MEMORY, NOT_A_NOTEBOOK, INTERNAL_ERROR)
+from hw5.statuses import (  # noqa: F401 - re-exported
+    GRADED,
+    INTERNAL_ERROR,
+    KERNEL_DIED,
+    MEMORY,
+    NOT_A_NOTEBOOK,
+    NOTEBOOK_TIMEOUT,
+    STATUSES,
+)
 
 # Why a kernel ended during a cell (FatalCell.cause).
 DIED = "died"  # the kernel process exited or was killed by something other than the grader
