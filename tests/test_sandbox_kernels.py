@@ -106,7 +106,9 @@ def test_a_hung_builder_costs_only_that_builder(tmp_path):
     result = run_submission(path, limits=FAST)
     assert result.status == GRADED, (result.messages, result.cell_errors)
     assert_complete(result.export, lost_builders=("define_model_2_conv",))
-    assert "did not return" in result.export["builders"]["define_model_2_conv"]["error"]
+    error = result.export["builders"]["define_model_2_conv"]["error"]
+    cell = len(nbformat.read(path, as_version=4).cells) - 1
+    assert "did not return" in error and f"cell {cell}" in error, error
 
 
 def test_the_export_cannot_be_planted_or_shaped_by_the_notebook(tmp_path):

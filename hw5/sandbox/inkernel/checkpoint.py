@@ -33,8 +33,14 @@ class BuilderTimeout(BaseException):
     that catches Exception cannot swallow it)."""
 
 
+_TIMER = {"fired": False}
+
+
 def with_time_limit(seconds, fn):
+    _TIMER["fired"] = False
+
     def expired(signum, frame):
+        _TIMER["fired"] = True
         raise BuilderTimeout()
 
     previous = _signal_signal(_signal.SIGALRM, expired)
@@ -161,16 +167,19 @@ class Checkpointer:
         return out
 
     def describe_builder(self, name, fn, builder_spec, keys):
-        stopped = dumps({"status": "error", "calls": [], "error": (
-            f"{name} did not return within {self.builder_timeout:g} s (the grader's limit "
-            "for calling it with its test arguments)")})
+        where = "" if _STATE["cell"] is None else f" (as defined in cell {_STATE['cell']})"
+        why = (f"{name}{where} did not return within {self.builder_timeout:g} s (the grader's "
+               "limit for calling it with its test arguments)")
+        stopped = dumps({"status": "error", "calls": [], "error": why})
         self.builders[name] = (fn, keys, stopped, True)  # stands if we are interrupted
         try:
             value = with_time_limit(self.builder_timeout, lambda: self.describe.describe_builder(
                 fn, builder_spec, dumps=self.encode_config,
                 stop_on=(KeyboardInterrupt, BuilderTimeout)))
+            if _TIMER["fired"]:
+                value["status"], value["error"] = "error", why
             text = self.encode(value)
-            final = value.get("status") == "ok"
+            final = value.get("status") == "ok" or _TIMER["fired"]
         except BuilderTimeout:
             return stopped
         except KeyboardInterrupt:
