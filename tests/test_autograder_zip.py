@@ -10,6 +10,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 from packaging.requirements import Requirement
 
+from hw5 import settings
 from hw5.build import autograder_zip
 from hw5.kit import spec
 
@@ -86,7 +87,7 @@ def test_scripts_render_every_placeholder_and_parse(tmp_path, monkeypatch):
 
 def test_setup_sh_makes_the_kernel_user_and_keeps_the_source_private():
     setup = autograder_zip.render("setup.sh")
-    assert "useradd --system" in setup and spec.SANDBOX_USER in setup
+    assert "useradd --system" in setup and settings.SANDBOX_USER in setup
     assert "--shell /usr/sbin/nologin" in setup
     assert f"chmod -R a+rX,go-w {autograder_zip.VENV}" in setup
     assert "-r /autograder/source/requirements.txt" in setup
@@ -95,7 +96,7 @@ def test_setup_sh_makes_the_kernel_user_and_keeps_the_source_private():
     assert "pip install --quiet /autograder/source" not in setup  # hw5 runs from the source dir
     assert "sys.version_info < (3, 10)" in setup
     run = autograder_zip.render("run_autograder")
-    assert f"${{{spec.GRADESCOPE_ROOT_ENV_VAR}:-/autograder}}" in run
+    assert f"${{{settings.GRADESCOPE_ROOT_ENV_VAR}:-/autograder}}" in run
     assert '-m hw5 gradescope "$ROOT"' in run and 'cd "$ROOT/source"' in run
 
 
