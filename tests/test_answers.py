@@ -175,24 +175,23 @@ def test_item_fraction_is_all_or_nothing_for_other_checks():
 # End to end: a copied P3 through `hw5 grade` (real kernel, real export, trusted process)
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_copied_p3_loses_points_through_hw5_grade(tmp_path):
+def test_copied_p3_loses_points_through_hw5_grade(tmp_path, repo, grading):
     import re
 
     import nbformat
 
-    from grading_helpers import grade, output_of, solution, write
-
-    nb = solution()
+    nb = repo.solution()
     id_cell = next(c for c in nb.cells if c.cell_type == "code"
                    and re.search(rf"^{spec.STUDENT_ID_VARIABLE}\s*=", c.source, re.M))
     # Another student submits the solution's P3 numbers under their own ID.
     copied = answers.p3_expected(re.search(r'"([^"]+)"', id_cell.source).group(1)).tolist()
     id_cell.source = f'{spec.STUDENT_ID_VARIABLE} = "copycat-7"'
     nb.cells.append(nbformat.v4.new_code_cell(f"{spec.P3_VARIABLE} = {copied}"))
-    results = grade(write(nb, tmp_path / "hw5.ipynb"))
+    results = grading.grade(grading.write_nb(nb, tmp_path / "hw5.ipynb"))
     mine = answers.p3_expected("copycat-7")
     wrong = int((mine != np.array(copied)).sum())
     assert wrong > 0
     p3_test = next(t for t in results["tests"] if t["name"] == spec.QUESTIONS_BY_ID["p3"].title)
-    assert p3_test["score"] < p3_test["max_score"]
-    assert f"{wrong} of {CELLS} entries are wrong" in output_of(results, "p3")
+    points = spec.QUESTIONS_BY_ID["p3"].points
+    assert p3_test["score"] == pytest.approx(points * (CELLS - wrong) / CELLS)  # credit per cell
+    assert f"{wrong} of {CELLS} entries are wrong" in grading.output_of(results, "p3")
