@@ -68,5 +68,9 @@ SANDBOX_THROWAWAY_UIDS = range(64_000, 65_000)
 SANDBOX_ALLOW_UNISOLATED_ENV_VAR = "HW5_ALLOW_UNISOLATED"
 
 # --- Gradescope ---------------------------------------------------------------------------------
+# Visibility of the tests holding the grade-time training items ("visible", "after_due_date",
+# "after_published" or "hidden"). Many courses prefer "after_due_date" for such hidden checks;
+# Gradescope then hides the student's total until that date too.
+TRAINING_VISIBILITY = "visible"
 # Gradescope layout root for run_autograder (default /autograder; tests point it at a temp dir).
 GRADESCOPE_ROOT_ENV_VAR = "HW5_GRADESCOPE_ROOT"

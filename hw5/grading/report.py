@@ -11,17 +11,14 @@ import json
 import os
 from pathlib import Path
 
+from hw5 import settings
 from hw5.kit import spec
 from hw5.text import md_table, number, points_text, score_text, table
 
 from .results import (EXTRA_KEY, GRADED, INTERNAL_ERROR, ItemResult, QuestionResult,
                       SubmissionResult)
 
-# Gradescope visibility of the tests holding the grade-time training items ("visible",
-# "after_due_date", "after_published" or "hidden"). Many courses prefer "after_due_date" for
-# hidden checks; note that Gradescope then hides the student's total until that date too.
-# Moves to hw5/settings.py as TRAINING_VISIBILITY (deployment setting).
-TRAINING_VISIBILITY = "visible"
+TRAINING_VISIBILITY = settings.TRAINING_VISIBILITY
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 TRAINING_KIND = "learns"  # the spec.Item kind trained at grade time
 
