@@ -13,7 +13,7 @@ from . import spec
 from .analyse_runs import KERAS_DEFAULT_EPOCHS
 from .checks import CheckResult, _n, _never_raises, _shape
 
-NOT_RECORDED = "fit not recorded by this grader version"
+NOT_RECORDED = "fit not recorded"
 
 
 def _fit_text(tv) -> str:
@@ -157,9 +157,14 @@ def check_validation_set(runs, calls, tv) -> CheckResult:
 
 
 def fit_checks(runs, variable) -> list:
-    """How ``variable``'s model was trained; [] when the export does not record fits."""
+    """How ``variable``'s model was trained (an export without fit records fails: nothing
+    confirms the training the item asks for)."""
     if not runs.recorded:
-        return []
+        tv = spec.TRAINED_VARIABLES[variable.name]
+        return [CheckResult("fit_recorded", False,
+                            f"the grader has no record of the fit that produced {tv.history}, so "
+                            "it cannot confirm how the model was trained: re-run the notebook "
+                            "from the top and resubmit", "fit calls recorded", "none")]
     tv = spec.TRAINED_VARIABLES[variable.name]
     for gate in (check_fit_stand_in(runs), check_history(runs, variable)):
         if not gate.passed:
