@@ -25,6 +25,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
@@ -65,6 +66,9 @@ METADATA = {  # as Gradescope writes /autograder/submission_metadata.json
     "previous_submissions": [{"submission_time": "2026-11-23T10:00:00.000000-08:00",
                               "score": 0.0, "results": {"score": 0.0, "tests": []}}],
 }
+
+
+SIDS = tuple(u["sid"] for u in METADATA["users"])  # what `hw5 grade --submitter-id` is given
 
 
 def make_root(base: Path, files: dict[str, bytes], zip_path: Path = ZIP) -> Path:
@@ -297,7 +301,7 @@ def _grade_both(tmp_path: Path, name: str, data: bytes):
         return results_of(base)
 
     def direct():
-        return grade(direct_nb, tmp_path / "direct" / "results.json")
+        return grade(direct_nb, tmp_path / "direct" / "results.json", submitter_ids=SIDS)
 
     with ThreadPoolExecutor(2) as pool:
         a, b = pool.submit(gradescope), pool.submit(direct)
@@ -330,6 +334,7 @@ def test_gradescope_simulation_template(tmp_path):
 HOSTILE = """
 import json, os, subprocess, sys, time
 ROOT = {root!r}
+RECORD = {record!r}
 FAKE = json.dumps({{"score": 1000.0, "output": "HACKED", "tests": []}})
 written = []
 targets = [os.path.join(os.getcwd(), "results.json"), os.path.expanduser("~/results.json"),
@@ -343,7 +348,7 @@ for t in targets:
         written.append(t)
     except OSError:
         pass
-with open(os.path.join(ROOT, "hostile_ran.json"), "w") as f:
+with open(RECORD, "w") as f:
     json.dump(written, f)
 # A detached process that keeps rewriting the results for a minute.
 subprocess.Popen([sys.executable, "-c",
@@ -360,24 +365,33 @@ def test_gradescope_simulation_hostile(tmp_path):
     """A notebook writing a fake results.json everywhere in the Gradescope tree, plus a detached
     process rewriting it: the grader's results.json is the last word, and equals `hw5 grade`'s."""
     base = tmp_path / "gs"
+    public = Path(tempfile.mkdtemp(prefix="hw5-test-"))  # where the sandbox uid may write
+    public.chmod(0o777)
+    record = public / "hostile_ran.json"
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(HOSTILE.format(root=str(base)))]
+    nb.cells = [nbformat.v4.new_code_cell(HOSTILE.format(root=str(base), record=str(record)))]
     if os.path.isdir("/autograder/results"):
         pytest.skip("a real /autograder exists here; the hostile notebook would write into it")
     data = _nb_bytes(nb)
     make_root(base, {spec.NOTEBOOK_NAME: data})
-    run_autograder(base)
-    gs = results_of(base)
-    written = json.loads((base / "hostile_ran.json").read_text())
-    assert str(base / "results" / "results.json") in written  # it did write there (as root here)
-    time.sleep(1.5)  # a surviving writer would have overwritten the results by now
-    assert results_of(base) == gs
-    assert gs["score"] == 0 and "HACKED" not in json.dumps(gs)
-    # The same notebook through `hw5 grade` (its kernel writes into base/ again: read gs first).
-    direct_nb = tmp_path / "direct" / spec.NOTEBOOK_NAME
-    direct_nb.parent.mkdir()
-    direct_nb.write_bytes(data)
-    _assert_same(gs, grade(direct_nb, tmp_path / "direct" / "results.json"))
+    try:
+        run_autograder(base)
+        gs = results_of(base)
+        written = json.loads(record.read_text())
+        # The kernel ran as the sandbox uid: it reached none of the Gradescope tree.
+        assert not [w for w in written if w.startswith(str(base))], written
+        time.sleep(1.5)  # a surviving writer would have overwritten the results by now
+        assert results_of(base) == gs
+        assert gs["score"] == 0 and "HACKED" not in json.dumps(gs)
+        # The same notebook through `hw5 grade` (whose kernel gets a uid of its own).
+        record.unlink()
+        direct_nb = tmp_path / "direct" / spec.NOTEBOOK_NAME
+        direct_nb.parent.mkdir()
+        direct_nb.write_bytes(data)
+        direct = grade(direct_nb, tmp_path / "direct" / "results.json", submitter_ids=SIDS)
+    finally:
+        shutil.rmtree(public, ignore_errors=True)
+    _assert_same(gs, direct)
 
 
 # ---------------------------------------------------------------------------------------------
