@@ -84,7 +84,7 @@ class RunFacts:
     """Everything the export says about training and data."""
 
     recorded: bool
-    """False for an export without ``"schema": 2`` (a grader that did not record fits)."""
+    """False for an export without ``"schema": 2``: no fit records (the trained-model items fail)."""
     fit_stand_in: bool | None = None
     fit_calls: list = field(default_factory=list)
     histories: dict = field(default_factory=dict)
