@@ -84,7 +84,8 @@ class RunFacts:
     """Everything the export says about training and data."""
 
     recorded: bool
-    """False for an export without ``"schema": 2``: no fit records (the trained-model items fail)."""
+    """False for an export without ``"schema": 2``: no fit records, so the trained-model
+    items fail."""
     fit_stand_in: bool | None = None
     fit_calls: list = field(default_factory=list)
     histories: dict = field(default_factory=dict)
