@@ -82,9 +82,6 @@ def test_rehearsal_1gb_notebook_gets_a_valid_result(rehearsal):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="issue 9: the sandbox's memory limits do not yet follow the "
-                   "container, so the 768 MB group OOM-kills the kernel; remove this mark when "
-                   "they do (strict: an unexpected pass fails)")
 def test_rehearsal_1gb_notebook_is_stopped_by_the_grader_not_the_container(rehearsal):
     r = rehearsal["1gb"]
     assert r["oom_kills"] == 0, (r["oom_kills"], r["status"], r["results"].get("output"))

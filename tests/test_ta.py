@@ -16,6 +16,7 @@ import nbformat
 import pytest
 
 from hw5 import mutants
+from hw5.grading import answers
 from hw5.grading.report import from_gradescope
 from hw5.grading.results import GRADED, INTERNAL_ERROR, NOT_A_NOTEBOOK
 from hw5.kit import spec
@@ -79,7 +80,10 @@ def make_export(folder: Path, repo) -> Path:
         d.mkdir(parents=True)
     (top / "submission_metadata.yml").write_text(METADATA, encoding="utf-8")
     solution = repo.solution()
-    solution.cells.append(nbformat.v4.new_code_cell(f"{spec.STUDENT_ID_VARIABLE} = '1001'"))
+    # The submitter's own ID, so P3 is answered with that ID's numbers.
+    solution.cells.append(nbformat.v4.new_code_cell(
+        f"{spec.STUDENT_ID_VARIABLE} = '1001'\n"
+        f"{spec.P3_VARIABLE} = {answers.p3_expected('1001').tolist()}"))
     nbformat.write(solution, str(subs[SOLUTION_ID] / spec.NOTEBOOK_NAME))
     template = repo.template()
     nbformat.write(template, str(subs[TEMPLATE_ID] / "my hw5 (1).ipynb"))
