@@ -43,11 +43,11 @@ def test_real_runs_short_subset_and_todo_error():
     assert (short.cell, short.epochs, short.steps) == (SHORT_RUN_CELL, 1, 6400 // spec.BATCH_SIZE)
     notes = evidence.notes_from(found)
     assert notes == [
-        f"Cell {SHORT_RUN_CELL}: training ran for 1 epoch; the assignment asks for {spec.EPOCHS} "
+        f"Cell {SHORT_RUN_CELL + 1}: training ran for 1 epoch; the assignment asks for {spec.EPOCHS} "
         "(epochs=EPOCHS).",
-        f"Cell {SHORT_RUN_CELL}: 200 steps per epoch, so training saw about 6,400 images; all "
+        f"Cell {SHORT_RUN_CELL + 1}: 200 steps per epoch, so training saw about 6,400 images; all "
         f"60,000 training images at batch size {spec.BATCH_SIZE} take 1,875 steps.",
-        f"Cell {ERROR_CELL} (TODO3): its saved output is an error (NameError: name "
+        f"Cell {ERROR_CELL + 1} (TODO3): its saved output is an error (NameError: name "
         "'define_model_with_momentum' is not defined).",
     ]
     assert evidence.saved_output_notes(SAVED) == notes

@@ -97,7 +97,7 @@ def test_a_fatal_last_cell_keeps_the_solution_s_credit(tmp_path, monkeypatch, na
     results = grade(write(nb, tmp_path / "hw5.ipynb"))
     assert results["score"] >= 0.9 * spec.AUTO_POINTS, results["output"]
     if name == "os_exit":
-        assert f"cell {len(nb.cells) - 1} (TODO6)" in results["output"], results["output"]
+        assert f"cell {len(nb.cells)} (TODO6)" in results["output"], results["output"]
 
 
 def test_filesystem_vandal_cannot_touch_results_or_checks(tmp_path):
@@ -157,3 +157,4 @@ def test_exception_in_unrelated_cell_and_renamed_function(tmp_path):
             assert got[q.id] == q.points, (q.id, output_of(results, q.id))
     assert got["todo5"] == 0
     assert "define_model_2_conv is not defined" in output_of(results, "todo5")
+    assert "`RuntimeError: an unrelated bug`" in results["output"]  # the cell that raised

@@ -228,3 +228,16 @@ def test_fallback_for_a_submission_without_a_notebook(tmp_path):
     result = report.from_gradescope(json.loads((tmp_path / "results.json").read_text("utf-8")))
     assert result.status == NOT_A_NOTEBOOK and result.score == 0 and not result.staff_notes
     assert "No notebook found" in written["output"]
+
+
+def test_cells_that_raised_are_listed_with_their_todo():
+    from hw5.grading.report import cell_error_lines
+
+    lines = cell_error_lines([
+        {"cell": 12, "ename": "ValueError", "evalue": "Argument(s) not recognized: {'lr': 1}",
+         "todo": "TODO3", "fatal": False},
+        {"cell": 40, "ename": "SystemExit", "evalue": "", "todo": "TODO6", "fatal": True},
+        {"cell": 3, "ename": "NameError", "evalue": "name 'x' is not defined", "todo": None,
+         "fatal": False}])
+    assert lines == ["- cell 13 (TODO3): `ValueError: Argument(s) not recognized: {'lr': 1}`",
+                     "- cell 4: `NameError: name 'x' is not defined`"]

@@ -166,11 +166,11 @@ def test_wording_names_the_fatal_cell_and_never_decides():
     status, reasons = outcome.decide(_facts(export_present=True,
                                             fatal=[_fatal(outcome.OUT_OF_MEMORY)]))
     text = " ".join(messages.render(reasons))
-    assert status == MEMORY and "cell 7 (TODO4)" in text and "600 MB" in text
+    assert status == MEMORY and "cell 8 (TODO4)" in text and "600 MB" in text  # counted from 1
     status, reasons = outcome.decide(_facts(export_present=True, fatal=[_fatal(outcome.DIED)]))
-    assert "cell 7 (TODO4)" in " ".join(messages.render(reasons))
+    assert "cell 8 (TODO4)" in " ".join(messages.render(reasons))
     status, reasons = outcome.decide(_facts(export_present=True, skipped_for_time=[8, 9]))
-    assert "2 cell(s) from cell 8" in " ".join(messages.render(reasons))
+    assert "2 cell(s) from cell 9" in " ".join(messages.render(reasons))
 
 
 # ---------------------------------------------------------------------------------------------

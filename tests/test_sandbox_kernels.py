@@ -91,7 +91,7 @@ def test_one_fatal_last_cell_costs_one_cell(tmp_path, name, cell, limits, status
     fatal = [e for e in result.cell_errors if e.fatal]
     if status in (KERNEL_DIED, MEMORY, NOTEBOOK_TIMEOUT):
         assert [e.cell for e in fatal] == [fatal_cell_index(path)], result.cell_errors
-        assert f"cell {fatal_cell_index(path)}" in text
+        assert f"cell {fatal_cell_index(path) + 1}" in text  # counted from 1
         assert result.skipped_cells == [fatal_cell_index(path)]
     else:
         assert not fatal
@@ -108,7 +108,7 @@ def test_a_hung_builder_costs_only_that_builder(tmp_path):
     assert_complete(result.export, lost_builders=("define_model_2_conv",))
     error = result.export["builders"]["define_model_2_conv"]["error"]
     cell = len(nbformat.read(path, as_version=4).cells) - 1
-    assert "did not return" in error and f"cell {cell}" in error, error
+    assert "did not return" in error and f"cell {cell + 1}" in error, error
 
 
 def test_the_export_cannot_be_planted_or_shaped_by_the_notebook(tmp_path):

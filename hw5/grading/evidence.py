@@ -121,18 +121,18 @@ def notes_from(found: SavedOutputs) -> list:
     for run, after in zip(found.runs, found.runs[1:] + [None]):
         continued = after is not None and after.first_epoch == run.last_epoch + 1
         if run.epochs < spec.EPOCHS and not continued:
-            notes.append(f"Cell {run.cell}: training ran for {run.epochs} epoch"
+            notes.append(f"Cell {run.cell + 1}: training ran for {run.epochs} epoch"
                          f"{'' if run.epochs == 1 else 's'}; the assignment asks for "
                          f"{spec.EPOCHS} (epochs=EPOCHS).")
         elif run.last_epoch < run.epochs:
-            notes.append(f"Cell {run.cell}: training stopped in epoch {run.last_epoch} of "
+            notes.append(f"Cell {run.cell + 1}: training stopped in epoch {run.last_epoch} of "
                          f"{run.epochs}.")
         if run.steps is not None and run.steps < FULL_STEPS:
-            notes.append(f"Cell {run.cell}: {run.steps:,} steps per epoch, so training saw about "
+            notes.append(f"Cell {run.cell + 1}: {run.steps:,} steps per epoch, so training saw about "
                          f"{run.steps * spec.BATCH_SIZE:,} images; all {TRAIN_IMAGES:,} training "
                          f"images at batch size {spec.BATCH_SIZE} take {FULL_STEPS:,} steps.")
     for cell, todo, error in found.todo_errors:
-        notes.append(f"Cell {cell} ({todo}): its saved output is an error ({error}).")
+        notes.append(f"Cell {cell + 1} ({todo}): its saved output is an error ({error}).")
     notes = [shorten(n, _NOTE_CHARS) for n in notes]
     if len(notes) > MAX_NOTES:
         notes = notes[:MAX_NOTES] + [f"... and {len(notes) - MAX_NOTES} more."]

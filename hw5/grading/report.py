@@ -153,10 +153,31 @@ def summary_markdown(result: SubmissionResult) -> str:
     lines = [head]
     if result.messages:
         lines += [""] + [f"- {m}" for m in result.messages]
+    raised = cell_error_lines(result.cell_errors)
+    if raised:
+        lines += ["", "Cells that raised an error when the grader ran your notebook:", ""] + raised
     if result.evidence:
         lines += ["", "Your saved outputs (no points: the written answers are graded from them):",
                   ""] + [f"- {m}" for m in result.evidence]
     return "\n".join(lines)
+
+
+def cell_name(cell, todo) -> str:
+    """A cell as the student finds it: its position counted from 1, and its TODO."""
+    where = f"cell {cell + 1}" if isinstance(cell, int) else "a cell"
+    return where + (f" ({todo})" if todo else "")
+
+
+def cell_error_lines(cell_errors) -> list:
+    """One line per cell that raised (fatal cells are explained by the messages above)."""
+    lines = []
+    for e in cell_errors:
+        if not isinstance(e, dict) or e.get("fatal"):
+            continue
+        where = cell_name(e.get("cell"), e.get("todo"))
+        detail = f"{e.get('ename') or 'Error'}: {e.get('evalue') or ''}".rstrip(": ")
+        lines.append(f"- {where}: `{detail}`")
+    return lines
 
 
 def item_label(item: ItemResult) -> str:

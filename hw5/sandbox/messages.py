@@ -8,7 +8,9 @@ STAFF = "This is not your fault; please tell the course staff."
 
 
 def cell_name(cell: int, todo: str | None) -> str:
-    return f"cell {cell}" + (f" ({todo})" if todo else "")
+    """How the student finds a cell: its position in the notebook, counted from 1 (markdown
+    cells included), and its TODO."""
+    return f"cell {cell + 1}" + (f" ({todo})" if todo else "")
 
 
 def short(text: str, n: int = 300) -> str:
@@ -47,7 +49,7 @@ def render(reasons: list[tuple[str, dict]]) -> list[str]:
             out.append(_fatal(p))
         elif code == "out-of-time":
             out.append(f"The grader ran out of time for your notebook, so {p['count']} cell(s) "
-                       f"from cell {p['first']} on were not run; everything before them was "
+                       f"from cell {p['first'] + 1} on were not run; everything before them was "
                        "graded.")
         elif code == "internal-error":
             out.append(f"The grader failed while running the notebook ({p['detail']}). {STAFF}")

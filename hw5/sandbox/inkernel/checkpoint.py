@@ -167,7 +167,7 @@ class Checkpointer:
         return out
 
     def describe_builder(self, name, fn, builder_spec, keys):
-        where = "" if _STATE["cell"] is None else f" (as defined in cell {_STATE['cell']})"
+        where = "" if _STATE["cell"] is None else f" (as defined in cell {_STATE['cell'] + 1})"
         why = (f"{name}{where} did not return within {self.builder_timeout:g} s (the grader's "
                "limit for calling it with its test arguments)")
         stopped = dumps({"status": "error", "calls": [], "error": why})
