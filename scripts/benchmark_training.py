@@ -58,7 +58,7 @@ print("RESULT " + json.dumps(r))
 
 
 def make_exports(path: Path):
-    from calibrate_thresholds import reference_export  # noqa: E402  (scripts/ on sys.path)
+    from hw5.calibration import reference_export
     from hw5.kit import spec
 
     exports = {name: reference_export(name) for name in spec.BUILDERS}
@@ -82,7 +82,6 @@ def child(setting: str, names: list[str], exports_path: Path) -> dict:
 
 
 def main(argv=None):
-    sys.path.insert(0, str(ROOT / "scripts"))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--settings", default=",".join(SETTINGS), help=f"from {list(SETTINGS)}")
     ap.add_argument("--repeat", type=int, default=1)

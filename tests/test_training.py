@@ -2,16 +2,11 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from hw5.kit import spec
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
 
 pytestmark = pytest.mark.slow
 
@@ -40,9 +35,9 @@ def monkeypatch_module():
 
 @pytest.fixture(scope="module")
 def models():
-    import calibrate_thresholds  # scripts/: reference builders and failing models
+    from hw5 import calibration  # reference builders and failing models
 
-    return calibrate_thresholds
+    return calibration
 
 
 @pytest.fixture(scope="module")
