@@ -71,7 +71,8 @@ def outputs(root: Path) -> dict[str, bytes]:
         files[f"{STUDENT_DIR}/tests/{name}"] = text.encode()
     kit = root / student.KIT_DIR
     for rel in student.kit_files(root):
-        files[f"{STUDENT_DIR}/{student.KIT_PACKAGE}/{rel.as_posix()}"] = (kit / rel).read_bytes()
+        files[f"{STUDENT_DIR}/{student.KIT_PACKAGE}/{rel.as_posix()}"] = \
+            student.kit_copy(rel, (kit / rel).read_bytes())
     files[f"{STUDENT_DIR}/README.md"] = student.readme().encode()
     files[f"{SOLUTIONS_DIR}/{nb_name}"] = assign.dumps(result.solution).encode()
     files[f"{SOLUTIONS_DIR}/{RUBRIC_NAME}"] = rubric.render(master_nb).encode()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from hw5 import text
 from hw5.kit import spec
 
 COURSE_FILE = "course.yaml"  # beside the master notebook
@@ -25,10 +26,6 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}")
 
 class FillError(ValueError):
     """A placeholder names no value, or the course settings are malformed."""
-
-
-def _num(x) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:g}"
 
 
 def number(x) -> str:
@@ -44,7 +41,7 @@ def _shape(shape) -> str:
 def section_heading(n: int) -> str:
     """``## Section n: title (5 points)``: the heading of a notebook section of Part 2."""
     points = sum(q.points for q in spec.QUESTIONS if q.section == n)
-    return f"## Section {n}: {SECTION_TITLES[n]} ({_num(points)} points)"
+    return f"## Section {n}: {SECTION_TITLES[n]} ({text.number(points)} points)"
 
 
 def course_settings(master_dir: Path) -> dict:
@@ -85,12 +82,12 @@ def values(master_dir: Path) -> dict:
     train_images = spec.MNIST_KEYS["x_train"][0][0]
     out = {
         "assignment": spec.ASSIGNMENT,
-        "total_points": _num(spec.TOTAL_POINTS),
-        "written_points": _num(spec.PART_POINTS["written"]),
-        "notebook_points": _num(spec.PART_POINTS["notebook"]),
-        "auto_points": _num(spec.AUTO_POINTS),
-        "manual_points": _num(spec.MANUAL_POINTS),
-        "section_points": _num(spec.SECTION_POINTS),
+        "total_points": text.number(spec.TOTAL_POINTS),
+        "written_points": text.number(spec.PART_POINTS["written"]),
+        "notebook_points": text.number(spec.PART_POINTS["notebook"]),
+        "auto_points": text.number(spec.AUTO_POINTS),
+        "manual_points": text.number(spec.MANUAL_POINTS),
+        "section_points": text.number(spec.SECTION_POINTS),
         "epochs": str(spec.EPOCHS),
         "batch_size": str(spec.BATCH_SIZE),
         "train_images": str(train_images),
@@ -106,7 +103,7 @@ def values(master_dir: Path) -> dict:
         "p3.kernel_shape": _shape(spec.P3_KERNEL_SHAPE),
         "p3.output_shape": _shape(spec.P3_OUTPUT_SHAPE),
         "p3.cells": str(math.prod(spec.P3_OUTPUT_SHAPE)),
-        "p3.cell_points": _num(spec.ITEMS["answer_p3"].points / math.prod(spec.P3_OUTPUT_SHAPE)),
+        "p3.cell_points": text.number(spec.ITEMS["answer_p3"].points / math.prod(spec.P3_OUTPUT_SHAPE)),
         "p3.input_range": f"{spec.P3_INPUT_RANGE[0]} to {spec.P3_INPUT_RANGE[1]}",
         "p3.kernel_range": f"{spec.P3_KERNEL_RANGE[0]} to {spec.P3_KERNEL_RANGE[1]}",
         "p1_1.variable": spec.P1_1_VARIABLE,
@@ -121,7 +118,7 @@ def values(master_dir: Path) -> dict:
         out[f"momentum.{name}"] = number(tv.momentum)
     out["lr_ratio_small"] = number(round(spec.TRAINED_VARIABLES["model"].learning_rate
                                          / spec.TRAINED_VARIABLES["model_eta_small"].learning_rate))
-    out["momentum_gain"] = _num(round(1 / (1 - spec.TRAINED_VARIABLES["model_momentum"].momentum)))
+    out["momentum_gain"] = text.number(round(1 / (1 - spec.TRAINED_VARIABLES["model_momentum"].momentum)))
     for n in SECTION_TITLES:
         out[f"section_heading.{n}"] = section_heading(n)
     out.update(_reference_values())
