@@ -6,11 +6,12 @@ are dropped), and shell / package-manager lines are disabled.
 """
 from __future__ import annotations
 
-import json
 import re
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from hw5.submissions import UnreadableNotebook, read_notebook
 
 
 class InvalidNotebook(ValueError):
@@ -47,59 +48,56 @@ _SHELL_CELL = re.compile(
     r"^\s*%%(?:!|sh|bash|zsh|script|system|sx|perl|ruby|pip|conda|python2|python3|pypy)(?:\s|$)")
 
 
+# What the student reads for each way a file is not a readable notebook
+# (`hw5.submissions.UnreadableNotebook.kind`; its `info` fills the blanks).
+_UNREADABLE = {
+    "unreadable": "The submitted file could not be read ({error}).",
+    "not-a-file": "The submission is not a file.",
+    "empty": ("The submitted notebook file is empty (0 bytes). Make sure the notebook was saved "
+              "before you submitted it."),
+    "too-large": ("The submitted notebook is {size_mb:.0f} MB, more than the {limit_mb:.0f} MB the "
+                  "grader accepts; large outputs (images, long printouts) are the usual cause. "
+                  + _CLEAR_OUTPUTS_HINT),
+    "not-utf8": ("The submitted file is not a text (UTF-8) file, so it is not a Jupyter "
+                 "notebook. Submit the .ipynb file itself."),
+    "blank": ("The submitted notebook file contains only whitespace. Make sure the notebook was "
+              "saved before you submitted it."),
+    "too-deep": "The submitted file is nested too deeply to be a notebook.",
+    "truncated": ("The submitted notebook file is cut off (the JSON ends early, at line {line}); "
+                  "it was probably saved or uploaded incompletely. Open it in Jupyter, save it "
+                  "again and resubmit."),
+    "bad-json": ("The submitted file is not a valid notebook: its JSON is broken at line {line}, "
+                 "column {column} ({error}). Files edited by hand or merged with git often end "
+                 "up like this; open it in Jupyter, save it, and resubmit."),
+    "not-a-notebook": ("The submitted file is JSON but not a notebook (no notebook object at the "
+                       "top level)."),
+    "old-format": ("The submitted notebook uses the old notebook format {nbformat}, and converting "
+                   "it failed ({error}). Open it in a current Jupyter, save it, and resubmit."),
+    "no-cells": "The submitted notebook has no list of cells.",
+}
+
+
+def _unreadable_message(exc: UnreadableNotebook) -> str:
+    info = dict(exc.info)
+    if "size" in info:
+        info["size_mb"], info["limit_mb"] = info["size"] / 1e6, info.get("limit", 0) / 1e6
+    try:
+        return _UNREADABLE[exc.kind].format(**info)
+    except (KeyError, IndexError, ValueError):
+        return "The submitted file could not be read as a notebook."
+
+
 def read_submission(path: str | Path, max_bytes: int) -> Submission:
     """Return the code cells of the notebook at `path`, or raise InvalidNotebook saying why."""
-    path = Path(path)
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise InvalidNotebook(f"The submitted file could not be opened ({exc.strerror}).") from None
-    if not path.is_file():
-        raise InvalidNotebook("The submission is not a file.")
-    if size == 0:
-        raise InvalidNotebook("The submitted notebook file is empty (0 bytes). Make sure the "
-                              "notebook was saved before you submitted it.")
-    if size > max_bytes:
-        raise InvalidNotebook(
-            f"The submitted notebook is {size / 1e6:.0f} MB, more than the {max_bytes / 1e6:.0f} MB "
-            f"the grader accepts; large outputs (images, long printouts) are the usual cause. "
-            + _CLEAR_OUTPUTS_HINT)
-    try:
-        raw_bytes = path.read_bytes()
-    except OSError as exc:
-        raise InvalidNotebook(f"The submitted file could not be read ({exc.strerror}).") from None
-    try:
-        text = raw_bytes.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidNotebook("The submitted file is not a text (UTF-8) file, so it is not a "
-                              "Jupyter notebook. Submit the .ipynb file itself.") from None
-    del raw_bytes
-    if not text.strip():
-        raise InvalidNotebook("The submitted notebook file contains only whitespace. Make sure "
-                              "the notebook was saved before you submitted it.")
-    try:
-        raw = json.loads(text)
-    except RecursionError:
-        raise InvalidNotebook("The submitted file is nested too deeply to be a notebook.") from None
-    except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.rstrip()) - 1:
-            raise InvalidNotebook(
-                "The submitted notebook file is cut off (the JSON ends early, at line "
-                f"{exc.lineno}); it was probably saved or uploaded incompletely. Open it in "
-                "Jupyter, save it again and resubmit.") from None
-        raise InvalidNotebook(
-            f"The submitted file is not a valid notebook: its JSON is broken at line {exc.lineno}, "
-            f"column {exc.colno} ({exc.msg}). Files edited by hand or merged with git often end "
-            "up like this; open it in Jupyter, save it, and resubmit.") from None
-    del text
-    if not isinstance(raw, dict):
-        raise InvalidNotebook("The submitted file is JSON but not a notebook (no notebook object "
-                              "at the top level).")
+        raw, converted_from = read_notebook(path, max_bytes)
+    except UnreadableNotebook as exc:
+        raise InvalidNotebook(_unreadable_message(exc)) from None
     messages: list[str] = []
-    raw = _upgrade(raw, messages)
-    cells = raw.get("cells")
-    if not isinstance(cells, list):
-        raise InvalidNotebook("The submitted notebook has no list of cells.")
+    if converted_from is not None:
+        messages.append(f"The notebook was in the old format nbformat {converted_from}; it was "
+                        "converted to nbformat 4 for grading.")
+    cells = raw["cells"]  # read_notebook guarantees a list
     out: list[CodeCell] = []
     disabled = 0
     notes: list[str] = []
@@ -110,12 +108,12 @@ def read_submission(path: str | Path, max_bytes: int) -> Submission:
         if isinstance(source, list):
             source = "".join(s for s in source if isinstance(s, str))
         if not isinstance(source, str):
-            messages.append(f"Cell {index}: its source is not text; it was skipped.")
+            messages.append(f"Cell {index + 1}: its source is not text; it was skipped.")
             continue
         source, n_disabled, first = _disable_shell(source)
         if n_disabled:
             disabled += n_disabled
-            notes.append(f"cell {index} (`{first[:60]}`)")
+            notes.append(f"cell {index + 1} (`{first[:60]}`)")
         out.append(CodeCell(index, source))
     if not out:
         raise InvalidNotebook("The submitted notebook has no code cells, so there is nothing to "
@@ -126,25 +124,6 @@ def read_submission(path: str | Path, max_bytes: int) -> Submission:
             f"{disabled} shell or package-install line(s) were not run by the grader: {shown}. "
             "Everything the assignment needs is already installed; nothing else can be.")
     return Submission(out, messages, disabled)
-
-
-def _upgrade(raw: dict, messages: list[str]) -> dict:
-    """nbformat 1-3 -> 4 (through nbformat's converters); other versions are read leniently."""
-    major = raw.get("nbformat")
-    if isinstance(major, int) and not isinstance(major, bool) and major < 4:
-        try:
-            import nbformat
-
-            # reads() rejoins v3's line lists before converting; convert() alone does not
-            raw = nbformat.reads(json.dumps(raw), as_version=4)
-        except Exception as exc:
-            raise InvalidNotebook(
-                f"The submitted notebook uses the old notebook format {major}, and converting it "
-                f"failed ({type(exc).__name__}). Open it in a current Jupyter, save it, and "
-                "resubmit.") from None
-        messages.append(f"The notebook was in the old format nbformat {major}; it was converted "
-                        "to nbformat 4 for grading.")
-    return raw
 
 
 def todo_label(source: str) -> str | None:
