@@ -41,6 +41,7 @@ import numpy as np
 
 from hw5.kit import spec
 from hw5.kit.mnist import load_mnist
+from hw5.text import shorten
 
 NOT_COMPILED = "model is not compiled: call model.compile(...)"
 # Prediction batch: large batches cost memory (a 500-image batch of the baseline's first conv
@@ -202,8 +203,7 @@ def _batches(keras, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int):
 
 
 def _short(exc: BaseException, limit: int = 500) -> str:
-    text = f"{type(exc).__name__}: {exc}".strip()
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return shorten(f"{type(exc).__name__}: {exc}".strip(), limit)
 
 
 class TrainingTimeout(Exception):
