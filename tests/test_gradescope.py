@@ -9,11 +9,10 @@ student handout zip.
   same notebook (only execution_time may differ): solution, template and a hostile notebook.
   Fast variants feed it files that are not notebooks (graded at once) to check which file is
   picked and what the student is told.
-- The unprivileged user: the launcher's privilege drop is tested with a throwaway user whenever
-  we are root and ``useradd`` exists; a whole grading as that user also needs the user to be able
-  to run this interpreter, and is skipped (with the reason) when it cannot (e.g. under /root).
-  CI runs it again from a venv every user can run (scripts/sandbox_user_test.sh), where a skip
-  is a failure. The full deployment in a bare image: tests/test_rehearsal.py.
+- The unprivileged user: a whole grading with the kernel as a throwaway system user whenever we
+  are root and ``useradd`` exists (CI); the launcher makes this interpreter reachable to that
+  user even under a private directory, so nothing is skipped for that. The launcher's own steps:
+  tests/test_sandbox_launcher.py. The full deployment in a bare image: tests/test_rehearsal.py.
 """
 from __future__ import annotations
 
