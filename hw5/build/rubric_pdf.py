@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 PDF_NAME = "rubric.pdf"
@@ -28,11 +29,14 @@ def build(rubric_md: Path, out_dir: Path) -> Path | None:
         print(f"skipped {PDF_NAME}: {missing} not installed (e.g. apt-get install pandoc "
               "texlive-xetex); solutions/rubric.md has the same content")
         return None
-    out = Path(out_dir) / PDF_NAME
+    out = (Path(out_dir) / PDF_NAME).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run([pandoc, str(rubric_md), "-o", str(out), f"--pdf-engine={engine}",
-                           "-V", "geometry:margin=2cm", "-V", "mainfont=DejaVu Serif"],
-                          capture_output=True, text=True)
+    # TeX leaves files such as missfont.log in its working directory: give it a throwaway one.
+    with tempfile.TemporaryDirectory(prefix="hw5-rubric-pdf-") as work:
+        proc = subprocess.run([pandoc, str(Path(rubric_md).resolve()), "-o", str(out),
+                               f"--pdf-engine={engine}", "-V", "geometry:margin=2cm",
+                               "-V", "mainfont=DejaVu Serif"],
+                              capture_output=True, text=True, cwd=work)
     if proc.returncode != 0:  # an incomplete TeX install must not break the build
         why = next((line for line in proc.stderr.splitlines() if line.startswith("!")),
                    proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "no output")
