@@ -4,10 +4,8 @@ from __future__ import annotations
 import traceback
 from pathlib import Path
 
-from .report import score_table, to_gradescope, write_results
+from .report import STAFF_CONTACT, score_table, to_gradescope, write_results
 from .results import INTERNAL_ERROR, SubmissionResult
-
-STAFF_CONTACT = "This is not your fault; please contact the course staff."
 
 
 def register(sub) -> None:

@@ -25,14 +25,12 @@ from hw5 import settings
 from hw5.kit import spec
 
 from . import evidence
-from .report import items_from_json
+from .report import STAFF_CONTACT, items_from_json
 from .results import INTERNAL_ERROR, STATUSES, SubmissionResult
 
 # The sandbox ends itself by the deadline it is given; the coordinator stops it this much later.
 SANDBOX_SLACK_S = 15
 _STDERR_TAIL = 3
-
-STAFF_CONTACT = "This is not your fault; please contact the course staff."
 
 
 @dataclass

@@ -19,6 +19,8 @@ from .results import (EXTRA_KEY, GRADED, INTERNAL_ERROR, ItemResult, QuestionRes
                       SubmissionResult)
 
 TRAINING_VISIBILITY = settings.TRAINING_VISIBILITY
+# What the student reads whenever the grader itself failed.
+STAFF_CONTACT = "This is not your fault; please contact the course staff."
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 TRAINING_KIND = "learns"  # the spec.Item kind trained at grade time
 
@@ -145,7 +147,7 @@ def write_text_atomic(path, text: str) -> None:
 def summary_markdown(result: SubmissionResult) -> str:
     if result.status == INTERNAL_ERROR:
         head = (f"**{spec.ASSIGNMENT}: the autograder could not grade this submission.** "
-                "This is not your fault; please contact the course staff.")
+                + STAFF_CONTACT)
     else:
         head = (f"**{spec.ASSIGNMENT}: autograded {score_text(result.score, result.max_score)}.**"
                 f" The written answers ({points_text(spec.MANUAL_POINTS)}) are graded by the "

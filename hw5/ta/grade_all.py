@@ -25,8 +25,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hw5.grading.report import (from_gradescope, score_table, to_gradescope, write_results,
-                                write_text_atomic)
+from hw5.grading.report import (STAFF_CONTACT, from_gradescope, score_table, to_gradescope,
+                                write_results, write_text_atomic)
 from hw5.grading.results import (INTERNAL_ERROR, NOT_A_NOTEBOOK, STUDENT_STATUSES,
                                  SubmissionResult)
 from hw5.kit import spec
@@ -186,7 +186,7 @@ def _run_pool(todo: list, workers: int, progress: bool, fn=None):
         bar.close()
 
 
-GRADER_FAILED = "The autograder failed. This is not your fault; please contact the course staff."
+GRADER_FAILED = f"The autograder failed. {STAFF_CONTACT}"
 
 
 def _sids(sub: Submission) -> tuple:
