@@ -101,7 +101,9 @@ def test_public_p1_1_check_answers_every_letter_alike(kit):
         out = io.StringIO()
         with redirect_stdout(out):
             kit["public"].check_p1_1(letter)
-        outputs_by_letter[letter] = out.getvalue().replace(letter, "?")
+        # The last line, what the check covers, is the same text for every answer.
+        text = out.getvalue().replace(kit["public"].coverage_line("answer"), "")
+        outputs_by_letter[letter] = text.replace(letter, "?")
     assert len(set(outputs_by_letter.values())) == 1, outputs_by_letter
 
 

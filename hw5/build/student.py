@@ -97,12 +97,30 @@ def readme() -> str:
         f"per model. The environment variables `{spec.EPOCHS_ENV_VAR}` and `{spec.TRAIN_SUBSET_ENV_VAR}` "
         "shorten training for quick checks; leave them unset for the runs you submit.",
         "",
+        "## What the public checks cover",
+        "",
+        "The `grader.check(...)` cells run quickly in your own kernel and never train anything. They "
+        "check:",
+        "",
+        "- the trained models (`model`, TODO1, TODO2, TODO4, TODO6): "
+        f"{spec.PUBLIC_CHECK_COVERS['variable']};",
+        f"- your functions (TODO3, TODO5): {spec.PUBLIC_CHECK_COVERS['builder']};",
+        f"- P1.1, P3 and `{spec.STUDENT_ID_VARIABLE}`: {spec.PUBLIC_CHECK_COVERS['answer']}.",
+        "",
+        f"When `{spec.EPOCHS_ENV_VAR}` or `{spec.TRAIN_SUBSET_ENV_VAR}` is set, the checks of the "
+        "trained models expect the shortened training and say so. Passing them is not full marks: "
+        f"only the autograder {spec.AUTOGRADER_ADDS}. The last cell of the notebook runs every "
+        "public check in one go and lists what would cost points: a TODO still `...`, "
+        f"`{spec.STUDENT_ID_VARIABLE}` not set, training shortened by `{spec.EPOCHS_ENV_VAR}` / "
+        f"`{spec.TRAIN_SUBSET_ENV_VAR}`, a TODO cell that raised an error.",
+        "",
         "## Submitting",
         "",
         f"Check that `{spec.STUDENT_ID_VARIABLE}` at the top of the notebook is your own student ID "
         f"(P3 is graded with the numbers it gives). Restart the kernel, run all cells, save, and upload "
-        f"`{nb}` to Gradescope. The autograder re-runs your notebook, checks your functions and models "
-        "and grades P1.1 and P3; the written explanations are graded by the course staff.",
+        f"`{nb}` to Gradescope. Read what the notebook's last cell prints before you upload. The "
+        "autograder re-runs your notebook, checks your functions and models and grades P1.1 and P3; "
+        "the written explanations are graded by the course staff.",
         "",
         "## Points",
         "",

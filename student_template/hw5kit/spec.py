@@ -35,6 +35,9 @@ EPOCHS = 10
 # Environment switch for CI / smoke runs: overrides EPOCHS in the notebook without editing it.
 EPOCHS_ENV_VAR = "HW5_EPOCHS"
 TRAIN_SUBSET_ENV_VAR = "HW5_TRAIN_SUBSET"
+# The processed data every graded run trains and validates on: all of MNIST.
+TRAIN_IMAGES = MNIST_KEYS["x_train"][0][0]
+TEST_IMAGES = MNIST_KEYS["x_test"][0][0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,3 +335,33 @@ KERAS3_FIXES = {
     "keras.optimizers.legacy": "Keras 3 has no legacy optimizers: use `keras.optimizers.SGD`.",
     "nb_epoch": "Keras 3 renamed `nb_epoch`: write `fit(..., epochs=...)`.",
 }
+
+# ---------------------------------------------------------------------------------------------
+# Public checks (the student's kernel): what they cover, what only the autograder does, and the
+# checklist of the notebook's last cell
+# ---------------------------------------------------------------------------------------------
+# Public check kind -> what it verifies (hw5kit.public ends every check with one line of it).
+PUBLIC_CHECK_COVERS = {
+    "data": "the shape, type and range of the processed arrays",
+    "builder": "the architecture and compile settings of the models your function builds (it is "
+               "called, never trained)",
+    "variable": "the model's architecture and compile settings, and from its History: a fit of "
+                "this model, EPOCHS epochs, the steps per epoch of all of x_train at BATCH_SIZE, "
+                "validation metrics (Keras does not record the validation set's size)",
+    "answer": "the format of the answer only, never whether it is right",
+}
+AUTOGRADER_ADDS = ("re-runs your notebook and checks every fit call it makes (its fit records: "
+                   "data, batch size, epochs, validation set), trains the models your functions "
+                   "build (grade-time training), and grades P1.1's letter and P3's numbers")
+PUBLIC_CHECK_LINE = "Checked here: {covers}. Only the autograder {adds}."
+# The notebook's quick-run shortcuts (EPOCHS_ENV_VAR, TRAIN_SUBSET_ENV_VAR) as the public checks
+# and the checklist report them.
+QUICK_RUN_NOTE = ("judged with the quick-run shortcut {settings} set in this kernel's "
+                  "environment, as the notebook applies it; the autograder expects {epochs} epochs "
+                  "on all {images:,} training images")
+QUICK_RUN_WARNING = ("Training was shortened by {settings} (set in the environment of this "
+                     "kernel). The staff grade Q1-Q4 from the plots and accuracies your runs print, "
+                     "so submit runs of {epochs} epochs on all {images:,} training images: unset "
+                     "{names}, restart the kernel and run every cell.")
+# A cell the student writes starts with this comment ("# TODO3: ...").
+TODO_CELL_PATTERN = r"^\s*#\s*(TODO\s*\d+)\b"

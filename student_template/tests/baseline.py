@@ -6,8 +6,8 @@ name = "baseline"
 points = 0
 
 @test_case(points=None, hidden=False)
-def test_baseline(define_model, model):
+def test_baseline(define_model, model, history):
     from hw5kit import public
     public.check_builder('define_model', define_model)
-    public.check_variable('model', model)
+    public.check_variable('model', model, history)
 

@@ -6,7 +6,7 @@ name = "todo2"
 points = 1
 
 @test_case(points=None, hidden=False)
-def test_todo2(model_eta_small):
+def test_todo2(model_eta_small, history_eta_small):
     from hw5kit import public
-    public.check_variable('model_eta_small', model_eta_small)
+    public.check_variable('model_eta_small', model_eta_small, history_eta_small)
 
