@@ -36,6 +36,12 @@ def kit_files(root: Path) -> list[Path]:
     return sorted(p.relative_to(kit) for p in files)
 
 
+def _labels(kind: str) -> str:
+    """The questions (``TODO1, TODO2``) with a scored item of ``kind`` other than given code."""
+    return ", ".join(q.title.split()[0] for q in spec.QUESTIONS
+                     if q.points and any(i.kind == kind for i in q.items))
+
+
 def readme() -> str:
     nb = spec.NOTEBOOK_NAME
     table = ["| question | points | graded by |", "|---|---:|---|"]
@@ -102,10 +108,10 @@ def readme() -> str:
         "The `grader.check(...)` cells run quickly in your own kernel and never train anything. They "
         "check:",
         "",
-        "- the trained models (`model`, TODO1, TODO2, TODO4, TODO6): "
-        f"{spec.PUBLIC_CHECK_COVERS['variable']};",
-        f"- your functions (TODO3, TODO5): {spec.PUBLIC_CHECK_COVERS['builder']};",
-        f"- P1.1, P3 and `{spec.STUDENT_ID_VARIABLE}`: {spec.PUBLIC_CHECK_COVERS['answer']}.",
+        f"- the trained models ({_labels('variable')}): {spec.PUBLIC_CHECK_COVERS['variable']};",
+        f"- your functions ({_labels('optimizer')}): {spec.PUBLIC_CHECK_COVERS['builder']};",
+        f"- {_labels('answer')} and `{spec.STUDENT_ID_VARIABLE}`: "
+        f"{spec.PUBLIC_CHECK_COVERS['answer']}.",
         "",
         f"When `{spec.EPOCHS_ENV_VAR}` or `{spec.TRAIN_SUBSET_ENV_VAR}` is set, the checks of the "
         "trained models expect the shortened training and say so. Passing them is not full marks: "
