@@ -201,7 +201,10 @@ def check_history(run: LiveRun, tv) -> CheckResult:
 
 def _epochs_text(run: LiveRun) -> str:
     text = f"epochs={run.epochs_arg}"
-    return text + (f", initial_epoch={run.initial_epoch}" if run.initial_epoch else "")
+    text += f", initial_epoch={run.initial_epoch}" if run.initial_epoch else ""
+    if run.epochs_arg is not None and run.epochs_run != run.epochs_arg - run.initial_epoch:
+        text += f" that stopped after {run.epochs_run} epochs (a callback stopped it?)"
+    return text
 
 
 @_never_raises
@@ -226,7 +229,8 @@ def check_epochs(run: LiveRun, tv, want: Expected) -> CheckResult:
                    f"epochs={_epochs_wanted(want)}")
     else:
         message = (f"{tv.history} comes from a fit with {_epochs_text(run)} after earlier fits "
-                   f"of {tv.model} ({earlier} epochs): {total} epochs in all; train {tv.model} "
+                   f"of {tv.model} ({earlier} epoch{'s' if earlier != 1 else ''}): {total} "
+                   f"epochs in all; train {tv.model} "
                    f"for {_epochs_wanted(want)} epochs in all, e.g. one fit with epochs=EPOCHS")
     return CheckResult("epochs", False, message, expected, f"{total} epochs")
 
