@@ -38,6 +38,10 @@ def register(sub) -> None:
                                   "of .ipynb files")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR",
                    help="folder for <question id>.md")
+    p.add_argument("--pdf", action="store_true",
+                   help="also one PDF per submission for Gradescope (OUTDIR/pdf/<id>.pdf, same "
+                        "pages per question), the template OUTDIR/outline.pdf, overflow.csv and "
+                        "cuts.csv")
     p.set_defaults(func=export_written_command)
 
 
@@ -49,6 +53,10 @@ def export_written_command(args) -> int:
         return 2
     for path, answered, total in written:
         print(f"{path}: {answered}/{total} answered")
+    if getattr(args, "pdf", False):
+        from hw5.ta.written.command import export_pdfs_command
+
+        return export_pdfs_command(args.export, args.output)
     return 0
 
 
