@@ -11,6 +11,7 @@ with the question in their metadata (``hw5.question``, written by the build) are
 """
 from __future__ import annotations
 
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ def register(sub) -> None:
                    help="also one PDF per submission for Gradescope (OUTDIR/pdf/<id>.pdf, same "
                         "pages per question), the template OUTDIR/outline.pdf, overflow.csv and "
                         "cuts.csv")
+    p.add_argument("-j", "--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                   help="processes rendering PDFs (default: %(default)s)")
     p.set_defaults(func=export_written_command)
 
 
@@ -56,7 +59,7 @@ def export_written_command(args) -> int:
     if getattr(args, "pdf", False):
         from hw5.ta.written.command import export_pdfs_command
 
-        return export_pdfs_command(args.export, args.output)
+        return export_pdfs_command(args.export, args.output, max(1, args.jobs))
     return 0
 
 

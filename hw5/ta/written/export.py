@@ -4,7 +4,6 @@ fixed pages) and OUTDIR/cuts.csv (everything left out or changed)."""
 from __future__ import annotations
 
 import csv
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,26 +67,43 @@ def render_pdf(target, prompts: dict, written: Written | None, sub=None) -> Resu
     return result
 
 
-def export_pdfs(export, outdir, progress=None) -> list[Result]:
-    """The outline and one PDF per submission of `export`; the two CSVs beside them."""
+def _render_submission(sub, layout: ew.Layout, pdf_dir: Path) -> Result:
+    if sub.notebook is None:
+        written = Written(problem="no notebook in the submission")
+    else:
+        written = read_written(sub.notebook, layout)
+    return render_pdf(pdf_dir / f"{sub.id}.pdf", layout.prompts, written, sub)
+
+
+def export_pdfs(export, outdir, jobs: int = 1, progress=None) -> list[Result]:
+    """The outline and one PDF per submission of `export` (on `jobs` processes); the two CSVs
+    beside them."""
     outdir = Path(outdir)
-    (outdir / PDF_DIR).mkdir(parents=True, exist_ok=True)
+    pdf_dir = outdir / PDF_DIR
+    pdf_dir.mkdir(parents=True, exist_ok=True)
     layout = ew.template_layout()
     outline = render_pdf(outdir / OUTLINE, layout.prompts, None)
-    results = []
-    with open_export(export) as subs:
-        for n, sub in enumerate(subs, 1):
-            start = time.monotonic()
-            if sub.notebook is None:
-                written = Written(problem="no notebook in the submission")
-            else:
-                written = read_written(sub.notebook, layout)
-            results.append(render_pdf(outdir / PDF_DIR / f"{sub.id}.pdf", layout.prompts,
-                                      written, sub))
-            if progress:
-                progress(n, len(subs), sub, time.monotonic() - start)
-    _write_csvs(outdir, results)
     assert outline.pages == fixed_pages()
+    with open_export(export) as subs:
+        if jobs <= 1 or len(subs) <= 1:
+            results = []
+            for n, sub in enumerate(subs, 1):
+                results.append(_render_submission(sub, layout, pdf_dir))
+                if progress:
+                    progress(n, len(subs))
+        else:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # spawn: a fresh interpreter per worker, nothing inherited from the caller's threads
+            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
+                futures = [ex.submit(_render_submission, sub, layout, pdf_dir) for sub in subs]
+                results = []
+                for n, future in enumerate(futures, 1):
+                    results.append(future.result())
+                    if progress:
+                        progress(n, len(subs))
+    _write_csvs(outdir, results)
     return results
 
 

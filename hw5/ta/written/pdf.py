@@ -10,6 +10,7 @@ this package embedded); everything else is refused without a request.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from html import escape
@@ -40,12 +41,15 @@ def _fetcher():
     return DataOnly()
 
 
-STYLE = """
+PAGE_STYLE = """
 @page {{ size: {page_size}; margin: 0.75in 0.75in 0.7in 0.75in;
   @top-left {{ content: "{left}"; font-size: 8pt; color: #555; }}
   @top-right {{ content: "{right} · page " counter(page); font-size: 8pt; color: #555; }} }}
 @page :first {{ counter-reset: page {first_page}; }}
 {extra_pages}
+"""
+
+STYLE = """
 html {{ font-family: "DejaVu Sans", sans-serif; font-size: {font_pt:.2f}pt; line-height: 1.35; }}
 body {{ margin: 0; }}
 h1.q {{ font-size: 1.35em; margin: 0 0 0.4em 0; border-bottom: 1px solid #999; }}
@@ -104,8 +108,23 @@ def _css_text(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
 
 
-def _stylesheet(section: Section, left: str, scale: float, overflow_at: int | None,
-                note: bool):
+@functools.lru_cache(maxsize=1)
+def _font_config():
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+@functools.lru_cache(maxsize=64)
+def _static_css(scale: float, space_in: float):
+    import weasyprint
+
+    css = STYLE.format(font_pt=BASE_FONT_PT * scale, fig_in=FIGURE_MAX_HEIGHT_IN * scale,
+                       space_in=space_in)
+    return weasyprint.CSS(string=css, url_fetcher=_fetcher(), font_config=_font_config())
+
+
+def _page_css(section: Section, left: str, overflow_at: int | None, note: bool):
     import weasyprint
 
     extra = ""
@@ -117,26 +136,28 @@ def _stylesheet(section: Section, left: str, scale: float, overflow_at: int | No
         if note:
             extra += (f"@page :nth({section.span}) {{ @bottom-center {{ content: \"continued on "
                       f"page {overflow_at}\"; font-size: 9pt; color: #8a4b00; }} }}\n")
-    css = STYLE.format(page_size=PAGE_SIZE, left=_css_text(left), right=_css_text(section.title),
-                       first_page=section.first_page, extra_pages=extra,
-                       font_pt=BASE_FONT_PT * scale, fig_in=FIGURE_MAX_HEIGHT_IN * scale,
-                       space_in=section.space_in)
-    return weasyprint.CSS(string=css, url_fetcher=_fetcher())
+    css = PAGE_STYLE.format(page_size=PAGE_SIZE, left=_css_text(left),
+                            right=_css_text(section.title), first_page=section.first_page,
+                            extra_pages=extra)
+    return weasyprint.CSS(string=css, url_fetcher=_fetcher(), font_config=_font_config())
 
 
 def _render(section: Section, left: str, scale: float, overflow_at: int | None, note: bool):
     import weasyprint
 
+    # span - 1 empty pages after the content: enough to fill the span whatever it takes
     html = (f'<!DOCTYPE html><html><head><meta charset="utf-8"></head><body>'
             f'<div class="section">{section.body}</div><div id="{END_ID}"></div>'
-            + '<div class="pad"></div>' * section.span + "</body></html>")
+            + '<div class="pad"></div>' * (section.span - 1) + "</body></html>")
     fetcher = _fetcher()
     logger = logging.getLogger("weasyprint")
     level = logger.level
     logger.setLevel(logging.ERROR)  # unsupported-CSS chatter; refusals are recorded instead
     try:
         doc = weasyprint.HTML(string=html, url_fetcher=fetcher, base_url=None).render(
-            stylesheets=[_stylesheet(section, left, scale, overflow_at, note)])
+            stylesheets=[_static_css(scale, section.space_in),
+                         _page_css(section, left, overflow_at, note)],
+            font_config=_font_config())
     finally:
         logger.setLevel(level)
     if fetcher.refused:  # cannot happen with the HTML this package writes: stop loudly if so
