@@ -48,7 +48,8 @@ def render_pdf(target, prompts: dict, written: Written | None, sub=None) -> Resu
         sections.append(section)
         cuts += [(span.question.id, c) for c in rendered_cuts]
     notes = list(sub.notes) if sub is not None else []
-    notes += [f"{qid or 'notebook'}: {what}" for qid, what in cuts]
+    short = {s.question.id: s.question.title.split()[0] for s in spans()}  # "P1.2", "Q1"
+    notes += [f"{short.get(qid, 'notebook')}: {what}" for qid, what in cuts]
     cover = cover_section(sub, written, notes) if written is not None or sub is not None \
         else cover_section()
     left = _label(sub)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from html import escape
 
-from .figures import Figure, data_uri_image
+from .figures import data_uri_image
 from .formulas import formula_img
 from .layout import MAX_FORMULAS
 from .notebook import attachment_figure
@@ -53,7 +53,8 @@ class AnswerRenderer:
         elif src.lower().startswith("data:"):
             fig = data_uri_image(src, "embedded image")
         else:
-            fig = Figure(note="image not shown: only images saved in the notebook are shown")
+            self.cuts.append(f"image {_short(src, 60)} not shown: only images saved in the "
+                             "notebook are")
             return (f'<span class="blocked">[image {escape(alt)!s}: '
                     f'{escape(_short(src))} — not shown, only images saved in the notebook '
                     f'are]</span>')
