@@ -248,6 +248,17 @@ def test_a_huge_notebook_is_bounded(tmp_path, repo):
     assert cpu < 60, f"{cpu:.0f} CPU-s"
 
 
+@pytest.mark.slow
+def test_two_processes_write_the_same_pdfs(tmp_path, repo):
+    n = 4
+    export = write_export(tmp_path / "export", {str(i): repo.template() for i in range(n)})
+    results = export_pdfs(export, tmp_path / "out", jobs=2, per_worker=2)
+    assert [r.submission for r in results] == [str(i) for i in range(n)]
+    for i in range(n):
+        texts = page_texts(tmp_path / "out" / "pdf" / f"{i}.pdf")
+        assert len(texts) == layout.fixed_pages() and f"Student {i}" in texts[0]
+
+
 # ---------------------------------------------------------------------------------------------
 # The Markdown renderer on its own
 # ---------------------------------------------------------------------------------------------

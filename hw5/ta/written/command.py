@@ -36,5 +36,5 @@ def export_pdfs_command(export, output, jobs: int = 1) -> int:
     print(f"{out / OUTLINE}: the Gradescope template ({fixed_pages()} pages)")
     cut = sum(1 for r in results if r.cuts or r.shrunk)
     print(f"{out / CUTS_CSV}: {cut} submission(s) with something shrunk, cut or not shown")
-    print(f"{time.monotonic() - start:.1f} s ({jobs} process(es))")
+    print(f"{time.monotonic() - start:.1f} s")
     return 0

@@ -19,6 +19,7 @@ PDF_DIR = "pdf"
 OUTLINE = "outline.pdf"
 OVERFLOW_CSV = "overflow.csv"
 CUTS_CSV = "cuts.csv"
+SUBMISSIONS_PER_WORKER = 10
 
 
 @dataclass
@@ -76,9 +77,10 @@ def _render_submission(sub, layout: ew.Layout, pdf_dir: Path) -> Result:
     return render_pdf(pdf_dir / f"{sub.id}.pdf", layout.prompts, written, sub)
 
 
-def export_pdfs(export, outdir, jobs: int = 1, progress=None) -> list[Result]:
-    """The outline and one PDF per submission of `export` (on `jobs` processes); the two CSVs
-    beside them."""
+def export_pdfs(export, outdir, jobs: int = 1, progress=None,
+                per_worker: int = SUBMISSIONS_PER_WORKER) -> list[Result]:
+    """The outline and one PDF per submission of `export` (on up to `jobs` processes, each with
+    at least `per_worker` submissions); the two CSVs beside them."""
     outdir = Path(outdir)
     pdf_dir = outdir / PDF_DIR
     pdf_dir.mkdir(parents=True, exist_ok=True)
@@ -86,7 +88,9 @@ def export_pdfs(export, outdir, jobs: int = 1, progress=None) -> list[Result]:
     outline = render_pdf(outdir / OUTLINE, layout.prompts, None)
     assert outline.pages == fixed_pages()
     with open_export(export) as subs:
-        if jobs <= 1 or len(subs) <= 1:
+        # a worker costs a second or two of imports: worth it from a few dozen submissions
+        jobs = max(1, min(jobs, len(subs) // max(1, per_worker)))
+        if jobs == 1:
             results = []
             for n, sub in enumerate(subs, 1):
                 results.append(_render_submission(sub, layout, pdf_dir))
