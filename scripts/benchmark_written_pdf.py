@@ -1,10 +1,10 @@
 """CPU and wall time of ``hw5 export-written --pdf`` for N submissions (default 100).
 
-The export holds the solution notebook with real plots saved in its plotting cells (its model answers,
-without the rubric that follows them there), each copy with a formula and a sentence of its own in every answer
-(so nothing is served from a cache that real students would miss), and one template in ten (no
-answers). It prints the CPU seconds of the whole process tree (the rendering processes included),
-per 100 submissions, the wall time and the size of the PDFs.
+The export holds the solution notebook with real plots saved in its plotting cells and its model
+answers (without the rubric that follows them there), each copy with a formula and a sentence of
+its own in every answer (so nothing is served from a cache that real students would miss), and
+one template in ten (no answers). It prints the CPU seconds of the whole process tree (the
+rendering processes included) per 100 submissions, the wall time and the size of the PDFs.
 
     python scripts/benchmark_written_pdf.py                  # 100 submissions, 2 processes
     python scripts/benchmark_written_pdf.py -n 20 --jobs 1

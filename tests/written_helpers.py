@@ -1,5 +1,5 @@
 """Notebooks for the written-answer PDFs: the solution with real Matplotlib plots saved in its
-plotting cells (as a student's run leaves them), and an export folder the way Gradescope writes it."""
+plotting cells (as a student's run leaves them), and an export folder as Gradescope writes it."""
 from __future__ import annotations
 
 import base64

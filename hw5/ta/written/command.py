@@ -1,4 +1,4 @@
-"""The ``--pdf`` part of ``hw5 export-written``: runs `export.export_pdfs` and says what it wrote."""
+"""The ``--pdf`` part of ``hw5 export-written``: runs `export.export_pdfs`, says what it wrote."""
 from __future__ import annotations
 
 import sys
@@ -12,8 +12,12 @@ from .layout import fixed_pages
 
 def export_pdfs_command(export, output, jobs: int = 1) -> int:
     try:
+        import markdown_it  # noqa: F401
+        import mdit_py_plugins  # noqa: F401
+        import weasyprint  # noqa: F401 - loads Pango: OSError when the library is missing
+
         from .export import CUTS_CSV, OUTLINE, OVERFLOW_CSV, PDF_DIR, export_pdfs
-    except ImportError as exc:  # the TA extra is not installed, or Pango is missing
+    except (ImportError, OSError) as exc:  # the TA extra is not installed, or Pango is missing
         print(f"hw5 export-written --pdf: {exc}. Install the TA tools: pip install "
               "'hw5-cnn[ta]' (WeasyPrint needs the Pango library of the system).",
               file=sys.stderr)

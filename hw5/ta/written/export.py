@@ -59,7 +59,8 @@ def render_pdf(target, prompts: dict, written: Written | None, sub=None) -> Resu
     for section in sections:
         p = pdf.place(section, left, overflow_at)
         if p.overflow:
-            result.overflow.append((section.key, f"{overflow_at}-{overflow_at + len(p.overflow) - 1}"))
+            last = overflow_at + len(p.overflow) - 1
+            result.overflow.append((section.key, f"{overflow_at}-{last}"))
             overflow_at += len(p.overflow)
         if p.scale != 1.0:
             result.shrunk.append((section.key, p.scale))
@@ -74,7 +75,15 @@ def _render_submission(sub, layout: ew.Layout, pdf_dir: Path) -> Result:
         written = Written(problem="no notebook in the submission")
     else:
         written = read_written(sub.notebook, layout)
-    return render_pdf(pdf_dir / f"{sub.id}.pdf", layout.prompts, written, sub)
+    target = pdf_dir / f"{sub.id}.pdf"
+    try:
+        return render_pdf(target, layout.prompts, written, sub)
+    except Exception as exc:  # noqa: BLE001 - one odd notebook must not stop the batch
+        problem = (f"the answers could not be rendered ({type(exc).__name__}): read them in "
+                   "the Markdown files")
+        result = render_pdf(target, layout.prompts, Written(problem=problem), sub)
+        result.cuts.append(("", problem))
+        return result
 
 
 def export_pdfs(export, outdir, jobs: int = 1, progress=None,

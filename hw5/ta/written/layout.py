@@ -19,6 +19,7 @@ SCALES = (1.0, 0.85, 0.72)  # font scales tried, in order, before an answer over
 
 # Bounds on what one submission can cost (all cuts are listed in the PDF and in cuts.csv).
 MAX_ANSWER_CHARS = 20_000  # about 6 dense pages: far beyond any honest answer
+MAX_ANSWER_LINES = 400  # a 400-row table is 8 pages already
 MAX_FORMULAS = 150  # rendered per answer; the rest are shown as TeX source
 MAX_FORMULA_CHARS = 500
 MAX_FIGURES = 4  # per question: the last ones before it (the plots right above the question)

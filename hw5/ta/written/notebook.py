@@ -11,7 +11,8 @@ from hw5.submissions import UnreadableNotebook, cell_source, read_notebook
 from hw5.ta import export_written as ew
 
 from .figures import IMAGE_TYPES, Figure, decode_b64, embeddable
-from .layout import MAX_ANSWER_CHARS, MAX_FIGURES, MAX_OUTPUTS_SCANNED, manual_questions
+from .layout import (MAX_ANSWER_CHARS, MAX_ANSWER_LINES, MAX_FIGURES, MAX_OUTPUTS_SCANNED,
+                     manual_questions)
 
 
 @dataclass
@@ -42,18 +43,25 @@ def read_written(path, layout: ew.Layout | None = None) -> Written:
         return out
     cells = [c for c in raw["cells"] if isinstance(c, dict)]
     for q in manual_questions():
-        text = answers.get(q.id, "")
-        if len(text) > MAX_ANSWER_CHARS:
-            out.cuts.append((q.id, f"answer cut at {MAX_ANSWER_CHARS:,} of {len(text):,} "
-                                   "characters"))
-            text = text[:MAX_ANSWER_CHARS] + "\n\n…"
-        out.answers[q.id] = text
+        out.answers[q.id] = bounded_answer(answers.get(q.id, ""), q.id, out.cuts)
     out.attachments = _attachments(cells)
     starts = _question_starts(cells)
     for q in manual_questions():
         if q.part == "notebook":
             out.figures[q.id] = _figures_before(cells, starts, q.id, out.cuts)
     return out
+
+
+def bounded_answer(text: str, qid: str, cuts: list) -> str:
+    """`text` cut at MAX_ANSWER_CHARS characters and MAX_ANSWER_LINES lines (listed in `cuts`)."""
+    if len(text) > MAX_ANSWER_CHARS:
+        cuts.append((qid, f"answer cut at {MAX_ANSWER_CHARS:,} of {len(text):,} characters"))
+        text = text[:MAX_ANSWER_CHARS] + "\n\n…"
+    lines = text.split("\n")
+    if len(lines) > MAX_ANSWER_LINES:
+        cuts.append((qid, f"answer cut at {MAX_ANSWER_LINES} of {len(lines):,} lines"))
+        text = "\n".join(lines[:MAX_ANSWER_LINES]) + "\n\n…"
+    return text
 
 
 def _question_starts(cells: list) -> dict:

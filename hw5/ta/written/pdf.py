@@ -162,19 +162,25 @@ def _render(section: Section, left: str, scale: float, overflow_at: int | None, 
         logger.setLevel(level)
     if fetcher.refused:  # cannot happen with the HTML this package writes: stop loudly if so
         raise RuntimeError(f"the PDF asked for non-data URLs: {fetcher.refused[:3]}")
-    content_pages = next(i + 1 for i, page in enumerate(doc.pages) if END_ID in page.anchors)
+    content_pages = next((i + 1 for i, page in enumerate(doc.pages) if END_ID in page.anchors),
+                         len(doc.pages))
     return doc, content_pages
 
 
 def place(section: Section, left: str, overflow_at: int) -> Placed:
-    """Render `section` into its span: shrunk when needed, overflow pages numbered from
-    `overflow_at` when even the smallest scale does not fit."""
-    for scale in SCALES:
-        doc, n = _render(section, left, scale, overflow_at, note=False)
-        if n <= section.span:
-            return Placed(doc.pages[:section.span], [], scale, doc)
-    doc, n = _render(section, left, SCALES[-1], overflow_at, note=True)
-    return Placed(doc.pages[:section.span], doc.pages[section.span:n], SCALES[-1], doc)
+    """Render `section` into its span: shrunk when that can make it fit, overflow pages numbered
+    from `overflow_at` when not (then rendered once more, for the "continued on" note)."""
+    scale = SCALES[0]
+    doc, n = _render(section, left, scale, overflow_at, note=False)
+    if n <= section.span:
+        return Placed(doc.pages[:section.span], [], scale, doc)
+    if n <= 2 * section.span:  # far longer answers would not fit at any scale: spare the tries
+        for scale in SCALES[1:]:
+            doc, n = _render(section, left, scale, overflow_at, note=False)
+            if n <= section.span:
+                return Placed(doc.pages[:section.span], [], scale, doc)
+    doc, n = _render(section, left, scale, overflow_at, note=True)
+    return Placed(doc.pages[:section.span], doc.pages[section.span:n], scale, doc)
 
 
 def write(placed: list[Placed], target) -> None:
