@@ -192,6 +192,15 @@ def test_the_plots_are_embedded_above_their_question(exported):
     assert NO_PLOT not in " ".join(texts)
 
 
+def test_formulas_are_typeset_not_dropped(exported):
+    out, _ = exported
+    reader = read_pdf(out / "pdf" / f"{SOLUTION}.pdf")
+    page = reader.pages[SPANS["p1_2"].first_page - 1]
+    formulas = [size for size in drawn_images(page) if size[1] < 200]
+    assert len(formulas) >= 4  # ReLU, softmax, z, K, ... as images
+    assert "$" not in " ".join(page.extract_text().split())  # none left as TeX source
+
+
 def test_the_template_says_no_answer_and_no_plot(exported):
     out, _ = exported
     texts = page_texts(out / "pdf" / f"{TEMPLATE}.pdf")
