@@ -10,6 +10,7 @@ this package embedded); everything else is refused without a request.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from dataclasses import dataclass, field
@@ -150,16 +151,11 @@ def _render(section: Section, left: str, scale: float, overflow_at: int | None, 
             f'<div class="section">{section.body}</div><div id="{END_ID}"></div>'
             + '<div class="pad"></div>' * (section.span - 1) + "</body></html>")
     fetcher = _fetcher()
-    logger = logging.getLogger("weasyprint")
-    level = logger.level
-    logger.setLevel(logging.ERROR)  # unsupported-CSS chatter; refusals are recorded instead
-    try:
+    with _quiet():
         doc = weasyprint.HTML(string=html, url_fetcher=fetcher, base_url=None).render(
             stylesheets=[_static_css(scale, section.space_in),
                          _page_css(section, left, overflow_at, note)],
             font_config=_font_config())
-    finally:
-        logger.setLevel(level)
     if fetcher.refused:  # cannot happen with the HTML this package writes: stop loudly if so
         raise RuntimeError(f"the PDF asked for non-data URLs: {fetcher.refused[:3]}")
     content_pages = next((i + 1 for i, page in enumerate(doc.pages) if END_ID in page.anchors),
@@ -186,7 +182,21 @@ def place(section: Section, left: str, overflow_at: int) -> Placed:
 def write(placed: list[Placed], target) -> None:
     """One PDF of the sections' pages in order, then all overflow pages."""
     pages = [p for s in placed for p in s.pages] + [p for s in placed for p in s.overflow]
-    placed[0].first_document.copy(pages).write_pdf(target)
+    with _quiet():
+        placed[0].first_document.copy(pages).write_pdf(target)
+
+
+@contextlib.contextmanager
+def _quiet():
+    """WeasyPrint's warnings (CSS it ignores, its slower font subsetting without HarfBuzz's)
+    would repeat for every PDF; URLs it was refused are recorded by the fetcher instead."""
+    logger = logging.getLogger("weasyprint")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def h(text) -> str:
