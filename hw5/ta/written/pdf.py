@@ -69,6 +69,7 @@ pre {{ background: #f6f6f6; padding: 0.4em; white-space: pre-wrap; overflow-wrap
 p, li, td, th {{ overflow-wrap: break-word; }}
 table {{ border-collapse: collapse; margin: 0.4em 0; }}
 th, td {{ border: 1px solid #bbb; padding: 0.15em 0.4em; }}
+blockquote {{ border-left: 3px solid #ccc; margin: 0.4em 0; padding-left: 0.8em; color: #333; }}
 .display-math {{ display: block; text-align: center; margin: 0.4em 0; }}
 .link {{ text-decoration: underline; }}
 .url, .blocked {{ color: #666; font-size: 0.85em; }}
