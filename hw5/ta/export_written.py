@@ -11,6 +11,7 @@ with the question in their metadata (``hw5.question``, written by the build) are
 """
 from __future__ import annotations
 
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -38,6 +39,12 @@ def register(sub) -> None:
                                   "of .ipynb files")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR",
                    help="folder for <question id>.md")
+    p.add_argument("--pdf", action="store_true",
+                   help="also one PDF per submission for Gradescope (OUTDIR/pdf/<id>.pdf, same "
+                        "pages per question), the template OUTDIR/outline.pdf, overflow.csv and "
+                        "cuts.csv")
+    p.add_argument("-j", "--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                   help="processes rendering PDFs (default: %(default)s)")
     p.set_defaults(func=export_written_command)
 
 
@@ -49,6 +56,10 @@ def export_written_command(args) -> int:
         return 2
     for path, answered, total in written:
         print(f"{path}: {answered}/{total} answered")
+    if getattr(args, "pdf", False):
+        from hw5.ta.written.command import export_pdfs_command
+
+        return export_pdfs_command(args.export, args.output, max(1, args.jobs))
     return 0
 
 
