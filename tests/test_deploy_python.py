@@ -187,3 +187,21 @@ def _ranges(lines, python: str) -> dict:
     return {req.name: req.specifier for req in map(Requirement, lines)
             if req.name in ("keras", "tensorflow")
             and (req.marker is None or req.marker.evaluate(env))}
+
+
+def test_the_readme_shows_the_stack_each_python_gets():
+    """README's table of pinned versions per Python is requirements.txt's."""
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+
+    def cells(line):
+        return [c.strip() for c in line.strip().strip("|").split("|")]
+
+    header = cells(next(line for line in lines if line.startswith("| image's `python3` |")))
+    rows = {cells(line)[0].split()[0]: cells(line)[1:] for line in lines
+            if line.startswith(("| 3.10 ", "| 3.11–3.13 "))}
+    assert set(rows) == {"3.10", "3.11–3.13"}, rows
+    for minor in range(OLDEST[1], 14):
+        python = f"3.{minor}"
+        pins = dict(line.split("==") for line in autograder_zip.requirements_for(python))
+        row = rows["3.10" if python == "3.10" else "3.11–3.13"]
+        assert row == [pins[name] for name in header[1:]], (python, row)
