@@ -6,6 +6,7 @@
   wheels for 3.10 to 3.13 on the images they stand for, as setup.sh installs them, and every
   resolved distribution's Requires-Python admits that Python (checked here too, not left to pip);
   Keras 3.15 for 3.10 is rejected (the negative control);
+- (slow) pyproject.toml's dependencies resolve for 3.10 (`pip install -e .` there);
 - the student README's install line asks for pyproject.toml's Keras and TensorFlow ranges.
 """
 from __future__ import annotations
@@ -156,6 +157,27 @@ def test_pinned_requirements_resolve(python, current_pip, tmp_path):
     for line in pins:
         name, version = line.split("==")
         assert resolution.installed.get(stack.normalise(name)) == version, (name, resolution)
+
+
+@pytest.mark.slow
+def test_the_projects_dependencies_resolve_for_the_oldest_python(current_pip, tmp_path):
+    """`pip install -e .` (README's quick start) on Python 3.10: pyproject.toml's dependencies
+    resolve there. Needs the package registry."""
+    tomllib = pytest.importorskip("tomllib")
+    from packaging.requirements import Requirement
+
+    python = ".".join(map(str, OLDEST))
+    env = {"python_version": python, "sys_platform": "linux", "platform_machine": "x86_64"}
+    dependencies = []
+    for line in tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))[
+            "project"]["dependencies"]:
+        req = Requirement(line)
+        if req.marker is None or req.marker.evaluate(env):
+            req.marker = None
+            dependencies.append(str(req))
+    resolution = stack.resolve(current_pip, python, dependencies, tmp_path)
+    assert not resolution.problems, "\n".join(resolution.problems)
+    assert resolution.installed["keras"].startswith("3.12."), resolution.installed["keras"]
 
 
 def test_the_student_install_line_has_the_projects_ranges():
