@@ -16,6 +16,17 @@ KIT_EXCLUDE = {"mnist.npz"}
 HANDOUT_ZIP = "hw5-student.zip"
 HANDOUT_FOLDER = "hw5"
 COLAB_ROOT = "/content"
+# The README's install line: pyproject.toml's ranges (tests/test_deploy_python.py compares them),
+# Keras per Python since Keras 3.13 and later need Python 3.11.
+STUDENT_INSTALL = ("tensorflow>=2.21,<2.22", "keras>=3.12.4,<3.13; python_version < '3.11'",
+                   "keras>=3.15,<4; python_version >= '3.11'", "otter-grader==7.*", "matplotlib",
+                   "jupyterlab")
+
+
+def install_line() -> str:
+    """``pip install`` with STUDENT_INSTALL, quoted where a shell would split or redirect."""
+    return "pip install " + " ".join(
+        f'"{r}"' if any(c in r for c in " <>=*;") else r for r in STUDENT_INSTALL)
 
 
 def kit_copy(rel: Path, data: bytes) -> bytes:
@@ -69,11 +80,12 @@ def readme() -> str:
         "```bash",
         "python -m venv .venv",
         "source .venv/bin/activate          # Windows: .venv\\Scripts\\activate",
-        'pip install "tensorflow>=2.21,<2.22" "keras>=3.15,<4" "otter-grader==7.*" matplotlib jupyterlab',
+        install_line(),
         f"jupyter lab {nb}",
         "```",
         "",
-        "(On Linux x86-64, `tensorflow-cpu` is a smaller download than `tensorflow`.)",
+        "(On Linux x86-64, `tensorflow-cpu` is a smaller download than `tensorflow`. Python 3.10 "
+        "gets Keras 3.12, the last Keras for 3.10; Python 3.11 and later get Keras 3.15 or later.)",
         "",
         f"The course's handout zip ships MNIST inside `{KIT_PACKAGE}/` (`mnist.npz`), so the notebook "
         "runs offline. Without it, the notebook downloads MNIST (11 MB) once, through Keras, into "
