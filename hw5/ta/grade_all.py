@@ -37,7 +37,7 @@ from hw5.text import number, score_text, shorten, table
 
 from . import summary as class_summary
 from .exports import ExportError, Submission, open_export
-from .similarity import SIMILARITY_HTML
+from .similarity import SIMILARITY_HTML, add_reference_argument
 
 RESULTS_DIR = "results"
 FEEDBACK_DIR = "feedback"
@@ -80,16 +80,14 @@ def register(sub) -> None:
     p.add_argument("export", help="Gradescope 'Export Submissions' zip or folder, or a folder "
                                   "of .ipynb files")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR",
-                   help="folder for results/, feedback/, grades.csv and the plots")
+                   help="folder for results/, feedback/, grades.csv, the plots and reports")
     p.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
                    help=f"submissions graded at once (default {DEFAULT_WORKERS})")
     p.add_argument("--force", action="store_true",
                    help="grade again the submissions that already have results")
     p.add_argument("--only", nargs="+", metavar="ID",
                    help="grade only these submission ids (the csv and plots still cover all)")
-    p.add_argument("--reference", metavar="NOTEBOOK", action="append", default=[],
-                   help="a notebook the similarity report compares every submission with, e.g. "
-                        "the solution (to catch copies of a leaked solution); repeatable")
+    add_reference_argument(p)
     p.add_argument("--no-similarity", action="store_true",
                    help="do not write the similarity report")
     p.set_defaults(func=grade_all_command)

@@ -32,10 +32,14 @@ def register(sub) -> None:
                                   "of .ipynb files")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR",
                    help=f"folder for {SIMILARITY_HTML} and {SIMILARITY_CSV}")
-    p.add_argument("--reference", metavar="NOTEBOOK", action="append", default=[],
-                   help="a notebook to compare every submission with, e.g. the solution "
-                        "(to catch copies of a leaked solution); repeatable")
+    add_reference_argument(p)
     p.set_defaults(func=similarity_command)
+
+
+def add_reference_argument(p) -> None:
+    p.add_argument("--reference", metavar="NOTEBOOK", action="append", default=[],
+                   help="a notebook the similarity report compares every submission with, e.g. "
+                        "the solution (to catch copies of a leaked solution); repeatable")
 
 
 def similarity_command(args) -> int:
