@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 
@@ -64,7 +66,8 @@ def test_worker_answers_as_a_fresh_process_and_survives_death_and_timeouts(tmp_p
         _, step = worker.check(export, tmp_path / "w2", 300)
         assert step.ok, step.detail
         (tmp_path / "w3").mkdir()
-        items, step = worker.check(export, tmp_path / "w3", 0.01)
+        os.kill(worker.proc.pid, signal.SIGSTOP)  # a worker that does not answer in time
+        items, step = worker.check(export, tmp_path / "w3", 2)
         assert step.timed_out and items == {} and worker.proc is None
     finally:
         worker.close()

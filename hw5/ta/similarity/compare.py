@@ -14,9 +14,10 @@ two honest answers to the same question share only short phrases (below k charac
 Paraphrase-level similarity would need a language model (not available offline) and would flag
 honest answers that say the same right thing.
 
-A pair's score for each kind is copydetect's share of each side's fingerprinted text found in the
-other, averaged over the two sides (0 to 1); pairs with less than ``MIN_OVERLAP`` shared
-characters score 0 (a few shared lines are no evidence).
+A pair's score for each kind is the share of each side's fingerprints found in the other,
+averaged over the two sides (0 to 1; MOSS's measure), computed for all pairs on sorted hash arrays;
+pairs sharing fewer than ``MIN_SHARED`` fingerprints score 0 (a few shared lines are no evidence).
+copydetect's `compare_files` then locates the shared passages of the pairs the report shows.
 """
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from .extract import Boilerplate, Work
 
 CODE_K, CODE_WINDOW = 25, 4  # noise threshold (chars of filtered code) and winnowing window
 PROSE_K, PROSE_WINDOW = 40, 4  # about 7 words
-MIN_OVERLAP = {"code": 60, "prose": 80}  # shared characters (filtered code / prose)
+MIN_SHARED = {"code": 8, "prose": 8}  # fingerprints (each stands for a run of k characters)
 SEPARATOR = "\n\n"
 
 
@@ -43,6 +44,8 @@ class Side:
     """(offset in text, cell number) of each part"""
     fingerprint: object = None
     """copydetect.CodeFingerprint, None when there is nothing to compare"""
+    hashes: object = None
+    """the fingerprint's hashes as a sorted numpy array"""
 
 
 @dataclass
@@ -51,9 +54,9 @@ class Match:
 
     score: float
     shared: int
-    """characters in shared passages (filtered code, or prose)"""
-    slices: tuple
-    """(starts, ends) in each side's text: two pairs of lists of offsets"""
+    """fingerprints in common"""
+    slices: tuple | None = None
+    """(starts, ends) in each side's text, two pairs of lists of offsets (`locate`)"""
 
 
 @dataclass
@@ -66,9 +69,6 @@ class Pair:
     @property
     def score(self) -> float:
         return max(self.code.score, self.prose.score)
-
-
-NO_MATCH = Match(0.0, 0, (([], []), ([], [])))
 
 
 def _fingerprint(name: str, text: str, kind: str, boilerplate=None):
@@ -86,6 +86,8 @@ def _prose_text(text: str) -> str:
 
 
 def side(work: Work, kind: str, boilerplate) -> Side:
+    import numpy as np
+
     parts = work.code if kind == "code" else work.prose
     text, starts = "", []
     for part in parts:
@@ -93,15 +95,16 @@ def side(work: Work, kind: str, boilerplate) -> Side:
             text += SEPARATOR
         starts.append((len(text), part.cell))
         text += part.text if kind == "code" else _prose_text(part.text)
-    fp = None
+    out = Side(text, starts)
     if text.strip():
         try:
             fp = _fingerprint(work.id, text, kind, boilerplate)
         except Exception:  # noqa: BLE001 - a notebook Pygments cannot read is not compared
             logging.getLogger(__name__).warning("could not fingerprint %s (%s)", work.id, kind)
-        if fp is not None and not fp.hashes:
-            fp = None
-    return Side(text, starts, fp)
+            return out
+        if fp.hashes:
+            out.fingerprint, out.hashes = fp, np.array(sorted(fp.hashes), dtype=np.int64)
+    return out
 
 
 def boilerplate_hashes(given: Boilerplate) -> dict:
@@ -116,16 +119,28 @@ def boilerplate_hashes(given: Boilerplate) -> dict:
 
 
 def match(x: Side, y: Side, kind: str) -> Match:
+    import numpy as np
+
+    if x.hashes is None or y.hashes is None:
+        return Match(0.0, 0)
+    shared = len(np.intersect1d(x.hashes, y.hashes, assume_unique=True))
+    if shared < MIN_SHARED[kind]:
+        return Match(0.0, shared)
+    return Match(round((shared / len(x.hashes) + shared / len(y.hashes)) / 2, 4), shared)
+
+
+def locate(m: Match, x: Side, y: Side) -> tuple:
+    """(starts, ends) of the shared passages in each side's text (copydetect)."""
     from copydetect import compare_files
 
-    if x.fingerprint is None or y.fingerprint is None:
-        return NO_MATCH
-    shared, (sim_x, sim_y), (sx, sy) = compare_files(x.fingerprint, y.fingerprint)
-    if shared < MIN_OVERLAP[kind]:
-        return Match(0.0, int(shared), (([], []), ([], [])))
-    return Match(round(float(sim_x + sim_y) / 2, 4), int(shared),
-                 ((list(map(int, sx[0])), list(map(int, sx[1]))),
-                  (list(map(int, sy[0])), list(map(int, sy[1])))))
+    if m.slices is None:
+        m.slices = (([], []), ([], []))
+        if m.score and x.fingerprint is not None and y.fingerprint is not None:
+            _, _, (sx, sy) = compare_files(x.fingerprint, y.fingerprint)
+            if len(sx[0]):
+                m.slices = ((list(map(int, sx[0])), list(map(int, sx[1]))),
+                            (list(map(int, sy[0])), list(map(int, sy[1]))))
+    return m.slices
 
 
 def compare_all(works: list, given: Boilerplate) -> tuple:

@@ -10,9 +10,11 @@ from pathlib import Path
 from hw5.grading.report import write_text_atomic
 from hw5.kit import spec
 
-from .compare import Match, Pair, Side
+from .compare import Match, Pair, Side, locate
 
-SHOWN_PAIRS = 30  # pairs shown side by side (all flagged ones, at least)
+LISTED_PAIRS = 30  # pairs in the ranking table: this many, or all flagged ones (up to MAX_LISTED)
+MAX_LISTED = 500
+DETAILED_PAIRS = 100  # of those, the first this many are shown side by side
 CSV_FLOOR = 0.05  # pairs scoring below this on both kinds are left out of the csv
 
 STYLE = """
@@ -50,26 +52,27 @@ def _columns(pair: Pair, kind: str, sides: dict) -> str:
     m: Match = getattr(pair, kind)
     if not m.score:
         return ""
-    (sa, ea), (sb, eb) = m.slices
-    left = highlighted(sides[kind][pair.a.id], sa, ea)
-    right = highlighted(sides[kind][pair.b.id], sb, eb)
-    return (f"<h4>{kind}: {_pct(m.score)} ({m.shared} characters shared)</h4>"
+    x, y = sides[kind][pair.a.id], sides[kind][pair.b.id]
+    (sa, ea), (sb, eb) = locate(m, x, y)
+    left, right = highlighted(x, sa, ea), highlighted(y, sb, eb)
+    return (f"<h4>{kind}: {_pct(m.score)} ({m.shared} fingerprints shared)</h4>"
             f'<div class="cols"><pre>{left}</pre><pre>{right}</pre></div>')
 
 
 def write_html(pairs: list, sides: dict, path: Path, threshold: dict, works: list) -> None:
     flagged = [p for p in pairs if is_flagged(p, threshold)]
-    shown = pairs[:max(SHOWN_PAIRS, len(flagged))]
-    shown = [p for p in shown if p.score > 0]
+    shown = [p for p in pairs[:min(MAX_LISTED, max(LISTED_PAIRS, len(flagged)))] if p.score > 0]
     empty = [w for w in works if not w.code and not w.prose]
     rows = []
     for rank, p in enumerate(shown, 1):
         cls = ' class="flag"' if p in flagged else ""
-        rows.append(f"<tr{cls}><td>{rank}</td><td><a href='#p{rank}'>{escape(p.a.label)}</a></td>"
+        link = f"<a href='#p{rank}'>{escape(p.a.label)}</a>" if rank <= DETAILED_PAIRS \
+            else escape(p.a.label)
+        rows.append(f"<tr{cls}><td>{rank}</td><td>{link}</td>"
                     f"<td>{escape(p.b.label)}</td><td>{_pct(p.code.score)}</td>"
                     f"<td>{_pct(p.prose.score)}</td><td>{'yes' if p in flagged else ''}</td></tr>")
     sections = []
-    for rank, p in enumerate(shown, 1):
+    for rank, p in enumerate(shown[:DETAILED_PAIRS], 1):
         sections.append(
             f'<div class="pair" id="p{rank}"><h3>{rank}. {escape(p.a.label)} — '
             f"{escape(p.b.label)}</h3>"
@@ -80,10 +83,13 @@ def write_html(pairs: list, sides: dict, path: Path, threshold: dict, works: lis
 <h1>{escape(spec.ASSIGNMENT)}: submissions that look alike</h1>
 <p>{len(works)} notebooks, {len(pairs)} pairs compared. Student-written code (TODO cells, added
 cells) and written answers; the template's code and the handout's text are left out. Scores: the
-share of each side's fingerprinted text found in the other, averaged (copydetect's winnowing;
-names and strings do not matter for code). <b>Flagged</b>: code &ge; {_pct(threshold['code'])}
+share of each side's fingerprints found in the other, averaged (copydetect's winnowing, as
+MOSS; names and strings do not matter for code). <b>Flagged</b>: code &ge; {_pct(threshold['code'])}
 or prose &ge; {_pct(threshold['prose'])}. This report flags pairs for a person to read; it never
 changes a grade.</p>
+<p class="muted">{len(flagged)} pairs flagged; the table lists {len(shown)} pairs, the first
+{min(len(shown), DETAILED_PAIRS)} side by side below; every pair scoring at least
+{_pct(CSV_FLOOR)} is in similarity.csv.</p>
 <p class="muted">Nothing written by a student to compare: {escape(', '.join(w.label for w in empty)) or 'none'}.</p>
 <table><tr><th>#</th><th>submission</th><th>submission</th><th>code</th><th>prose</th>
 <th>flagged</th></tr>{''.join(rows) or '<tr><td colspan=6>no pair shares anything</td></tr>'}</table>
@@ -100,8 +106,8 @@ def is_flagged(pair: Pair, threshold: dict) -> bool:
 def write_csv(pairs: list, path: Path, threshold: dict) -> None:
     buf = io.StringIO(newline="")
     w = csv.writer(buf)
-    w.writerow(["rank", "submission_a", "submission_b", "code_score", "code_shared_chars",
-                "prose_score", "prose_shared_chars", "flagged"])
+    w.writerow(["rank", "submission_a", "submission_b", "code_score", "code_shared",
+                "prose_score", "prose_shared", "flagged"])
     for rank, p in enumerate(pairs, 1):
         if p.score < CSV_FLOOR:
             break
