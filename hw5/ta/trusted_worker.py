@@ -14,7 +14,8 @@ Protocol: one JSON line ``["EXPORT.json", "ITEMS.json"]`` on stdin per export; o
 The client (`TrustedWorker.check`) has the signature of `hw5.grading.pipeline.run_trusted_checks`.
 A worker that does not answer in time is killed with its process tree; one that died is started
 again, and an export whose worker had already served others is tried once more on a fresh one
-(the death may be the long-lived process's, not the export's).
+(the death may be the long-lived process's, not the export's). The process ends itself after an
+export when its memory has grown (RECYCLE_DATA_SHARE) and is replaced after RECYCLE_AFTER exports.
 """
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ from hw5.grading import pipeline
 MODULE = "hw5.ta.trusted_worker"
 # A fresh process after this many exports: bounds whatever a long-lived TensorFlow keeps.
 RECYCLE_AFTER = 40
+# ... or as soon as its data segment passes this share of its limit, so that memory a long-lived
+# TensorFlow keeps can never make a later student's model run out of memory.
+RECYCLE_DATA_SHARE = 0.8
 _STDERR_TAIL = 3
 
 
@@ -57,7 +61,21 @@ def serve(stdin=None, stdout=None) -> int:
             answer = "error " + f"{type(exc).__name__}: {exc}".replace("\n", " ")[:500]
         stdout.write(answer + "\n")
         stdout.flush()
+        if _data_mb() > RECYCLE_DATA_SHARE * trusted.DATA_LIMIT_MB:
+            break  # the client starts a fresh process for the next export
     return 0
+
+
+def _data_mb() -> float:
+    """This process's data segment (what RLIMIT_DATA limits), in MB; 0 where unknown."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmData:"):
+                    return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
 
 
 def _warm_up() -> None:
