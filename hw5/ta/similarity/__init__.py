@@ -20,8 +20,8 @@ SIMILARITY_HTML = "similarity.html"
 SIMILARITY_CSV = "similarity.csv"
 REFERENCE_ID = "reference"
 # Flag a pair from these scores up. Chosen on real notebooks (tests/test_similarity.py): the
-# honest, independently written solutions there score at most about half these values, a pair
-# sharing code with renamed variables and moved cells well above them.
+# honest, independently written solutions there score at most 0.15 (code) and 0 (prose), a pair
+# sharing code with renamed variables and moved cells 0.89 (code) and 0.85 (prose).
 THRESHOLD = {"code": 0.5, "prose": 0.5}
 
 
