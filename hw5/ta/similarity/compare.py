@@ -18,6 +18,11 @@ A pair's score for each kind is the share of each side's fingerprints found in t
 averaged over the two sides (0 to 1; MOSS's measure), computed for all pairs on sorted hash arrays;
 pairs sharing fewer than ``MIN_SHARED`` fingerprints score 0 (a few shared lines are no evidence).
 copydetect's `compare_files` then locates the shared passages of the pairs the report shows.
+
+copydetect hashes k-grams with Python's `hash()`, which is salted per process (PYTHONHASHSEED):
+within a run every notebook is hashed alike, but which k-grams winnowing keeps changes from run
+to run, so scores move by a few points between runs (set PYTHONHASHSEED=0 to repeat a run
+exactly). The threshold's margins are far wider than that.
 """
 from __future__ import annotations
 
