@@ -15,6 +15,7 @@ VERBS = {  # verb -> the module that registers it
     "gradescope": "hw5.grading.gradescope",
     "grade-all": "hw5.ta.grade_all",
     "export-written": "hw5.ta.export_written",
+    "similarity": "hw5.ta.similarity",
     "validate": "hw5.ta.validate",
 }
 

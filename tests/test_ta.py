@@ -23,6 +23,7 @@ from hw5.kit import spec
 from hw5.ta import exports
 from hw5.ta import export_written as ew
 from hw5.ta import grade_all as ga
+from hw5.ta import summary
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SOLUTION_ID, TEMPLATE_ID, MUTANT_ID, CORRUPT_ID = "1001", "1002", "1003", "1004"
@@ -345,3 +346,35 @@ def test_grade_all_rerun_skips_and_force_regrades(graded, export_zip):
     changed = {name for name in after if after[name] != before[name]}
     assert changed == {f"{CORRUPT_ID}.json"}
     assert read_grades(out) == csv_before
+
+
+@pytest.mark.slow
+def test_grade_all_summary_counts_equal_grades_csv(graded):
+    """summary.md / checks.csv (from the result model) agree with grades.csv, question by
+    question; the mutant's mistake is listed with what was expected and found."""
+    out, _, stdout = graded
+    rows = read_grades(out)
+    text = (out / summary.SUMMARY_MD).read_text(encoding="utf-8")
+    graded_ids = [k for k, r in rows.items() if r["status"] != ga.NOT_GRADED]
+    s = summary.summarize(summary.load_results(out, graded_ids))
+    assert list(s.results) == graded_ids
+    for q in AUTO:
+        lost = [k for k in graded_ids if float(rows[k][q.id]) < q.points]
+        assert s.question_lost(q) == lost, q.id
+        assert f"| {q.title} | {q.points:g} |" in text
+        assert any(line.startswith(f"| {q.title} |") and f"| {len(lost)} |" in line
+                   for line in text.splitlines()), q.id
+    with open(out / summary.CHECKS_CSV, newline="", encoding="utf-8") as f:
+        checks = list(csv.DictReader(f))
+    m = next(m for m in mutants.MUTANTS if m.name == "momentum_hardcoded")
+    mine = [c for c in checks if MUTANT_ID in c["example_ids"].split()]
+    assert {c["item"] for c in mine} >= set(m.fails)
+    assert any(c["expected"] and c["found"] for c in mine if c["item"] in m.fails)
+    for c in checks:
+        assert int(c["submissions"]) <= len(s.lost[c["item"]])
+    assert (out / summary.MISTAKES_PNG).read_bytes().startswith(PNG_MAGIC)
+    # the mutant is the solution with one builder changed: the closest pair of the export
+    with open(out / "similarity.csv", newline="", encoding="utf-8") as f:
+        first = next(csv.DictReader(f))
+    assert {first["submission_a"], first["submission_b"]} == {SOLUTION_ID, MUTANT_ID}
+    assert "summary.md" in stdout and "similarity.html" in stdout

@@ -84,7 +84,7 @@ def grade_export_checks(export: dict) -> list:
 
 def learns(builder_name: str, export: dict, bundle, data):
     """Train the student's model (rebuilt from its config) and compare with the threshold."""
-    from hw5.grading.training import MAX_TRAINABLE_PARAMS, train_and_score
+    from hw5.grading.training import MAX_TRAINABLE_PARAMS
     from hw5.kit import checks
 
     builder = spec.BUILDERS[builder_name]
@@ -106,10 +106,47 @@ def learns(builder_name: str, export: dict, bundle, data):
             "learns", False, f"the model has {params:,} parameters; the grader trains models of "
                              f"at most {MAX_TRAINABLE_PARAMS:,} (expected "
                              f"{spec.TOTAL_PARAMS[builder.architecture]:,}).")
-    outcome = train_and_score(calls[index]["model"], data)
+    outcome = train_cached(calls[index]["model"], data)
     if outcome.error:
         return checks.check_learns(None, spec.ACCURACY_THRESHOLDS[builder_name], outcome.error)
     return checks.check_learns(outcome.accuracy, spec.ACCURACY_THRESHOLDS[builder_name])
+
+
+# Grade-time training outcomes of this process, by `training_key`: a long-lived worker
+# (`hw5.ta.trusted_worker`) trains an identical model export once.
+_TRAINED: dict = {}
+
+
+def train_cached(model_export: dict, data):
+    """`train_and_score`, once per exact model export and data in this process. Only successful
+    outcomes are kept (a timeout or an out-of-memory error depends on the moment, not the model);
+    the threshold is applied by the caller, so it is not part of the key."""
+    from hw5.grading.training import train_and_score
+
+    key = training_key(model_export, data)
+    if key is None:
+        return train_and_score(model_export, data)
+    if key not in _TRAINED:
+        outcome = train_and_score(model_export, data)
+        if not outcome.ok:
+            return outcome
+        _TRAINED[key] = outcome
+    return _TRAINED[key]
+
+
+def training_key(model_export: dict, data) -> str | None:
+    """sha256 of everything training depends on: the whole model export as exported (config,
+    optimizer, loss, compiled), the seed, epochs, batch size and the data's shapes. None when
+    the export cannot be serialized canonically (then nothing is cached)."""
+    import hashlib
+
+    try:
+        text = json.dumps([model_export, spec.GRADE_SEED, spec.GRADE_EPOCHS, spec.BATCH_SIZE,
+                           [list(a.shape) for a in (data.x_train, data.x_test)]],
+                          sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def to_json(graded: list) -> list:
@@ -120,10 +157,9 @@ def to_json(graded: list) -> list:
     return rows
 
 
-def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    export_path, out_path = argv
-    limit_resources()
+def check_export_file(export_path, out_path) -> None:
+    """Read EXPORT.json, write ITEMS.json: what one run of this module does (a long-lived
+    worker, `hw5.ta.trusted_worker`, calls it once per export)."""
     with open(export_path, encoding="utf-8") as fh:
         export = json.load(fh)
     if not isinstance(export, dict):
@@ -131,6 +167,13 @@ def main(argv=None) -> int:
     graded = grade_export_checks(export)
     with open(out_path, "w", encoding="utf-8") as fh:
         json.dump(to_json(graded), fh)
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    export_path, out_path = argv
+    limit_resources()
+    check_export_file(export_path, out_path)
     return 0
 
 

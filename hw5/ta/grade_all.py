@@ -7,8 +7,11 @@ Writes, under OUTDIR:
   grades.csv          one row per submission: students, per-question autograded scores, total,
                       status, notes (student and staff), staff_notes (ID mismatch, evidence)
   histogram.png       totals; question_means.png: mean score / max per autograded question
+  checks.csv, summary.md, mistakes.png   what the class got wrong (`hw5.ta.summary`)
+  similarity.html, similarity.csv        which submissions look alike (`hw5.ta.similarity`)
 
-Every row is read from the result model each results.json carries (`hw5.grading.report.
+Each worker checks its exports in one long-lived trusted process (`hw5.ta.trusted_worker`); each
+notebook still runs in a fresh sandbox, as with `hw5 grade`. Every row is read from the result model each results.json carries (`hw5.grading.report.
 from_gradescope`), never from message text. A submission whose results/<id>.json exists is not
 graded again unless --force. Nothing a submission contains stops the batch: a worker that crashes
 or raises leaves a zero row with status "error" and a staff note.
@@ -32,7 +35,9 @@ from hw5.grading.results import (INTERNAL_ERROR, NOT_A_NOTEBOOK, STUDENT_STATUSE
 from hw5.kit import spec
 from hw5.text import number, score_text, shorten, table
 
+from . import summary as class_summary
 from .exports import ExportError, Submission, open_export
+from .similarity import SIMILARITY_HTML, add_reference_argument
 
 RESULTS_DIR = "results"
 FEEDBACK_DIR = "feedback"
@@ -75,20 +80,24 @@ def register(sub) -> None:
     p.add_argument("export", help="Gradescope 'Export Submissions' zip or folder, or a folder "
                                   "of .ipynb files")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR",
-                   help="folder for results/, feedback/, grades.csv and the plots")
+                   help="folder for results/, feedback/, grades.csv, the plots and reports")
     p.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
                    help=f"submissions graded at once (default {DEFAULT_WORKERS})")
     p.add_argument("--force", action="store_true",
                    help="grade again the submissions that already have results")
     p.add_argument("--only", nargs="+", metavar="ID",
                    help="grade only these submission ids (the csv and plots still cover all)")
+    add_reference_argument(p)
+    p.add_argument("--no-similarity", action="store_true",
+                   help="do not write the similarity report")
     p.set_defaults(func=grade_all_command)
 
 
 def grade_all_command(args) -> int:
     try:
         rows = grade_all(args.export, args.output, workers=args.workers, force=args.force,
-                         only=args.only)
+                         only=args.only, similarity=not args.no_similarity,
+                         references=args.reference)
     except ExportError as exc:
         print(f"hw5 grade-all: {exc}", file=sys.stderr)
         return 2
@@ -100,7 +109,8 @@ def grade_all_command(args) -> int:
 # The batch
 # ---------------------------------------------------------------------------------------------
 def grade_all(export, outdir, workers: int = DEFAULT_WORKERS, force: bool = False,
-              only=None, progress: bool = True) -> list[Row]:
+              only=None, progress: bool = True, similarity: bool = True,
+              references=()) -> list[Row]:
     outdir = Path(outdir)
     with open_export(export) as subs:
         (outdir / RESULTS_DIR).mkdir(parents=True, exist_ok=True)
@@ -126,8 +136,18 @@ def grade_all(export, outdir, workers: int = DEFAULT_WORKERS, force: bool = Fals
         for s, graded in _run_pool(todo, workers, progress):
             rows[s.id] = _record(outdir, s, graded)
         ordered = [rows[s.id] for s in subs]
-    write_csv(ordered, outdir / GRADES_CSV)
-    write_plots(ordered, outdir)
+        write_csv(ordered, outdir / GRADES_CSV)
+        write_plots(ordered, outdir)
+        class_summary.write_all(class_summary.load_results(
+            outdir, [r.submission.id for r in ordered if r.status != NOT_GRADED]), outdir)
+        if similarity:
+            from .similarity import write_similarity
+
+            try:
+                write_similarity(subs, outdir, references)
+            except ImportError as exc:  # the grades are written; say what the report needs
+                print(f"hw5 grade-all: no similarity report ({exc}); "
+                      "pip install 'hw5-cnn[ta]'", file=sys.stderr)
     return ordered
 
 
@@ -151,7 +171,8 @@ def _run_pool(todo: list, workers: int, progress: bool, fn=None):
 
     ctx = multiprocessing.get_context("spawn")
     attempts: dict[str, int] = {}
-    bar = tqdm(total=len(todo), desc="grading", unit="nb", disable=not progress,
+    bar = tqdm(total=len(todo), desc="grading", unit="nb",
+               disable=not progress or not sys.stderr.isatty(),
                file=sys.stderr, dynamic_ncols=True)
     queue, isolate = list(todo), False
     try:
@@ -193,12 +214,25 @@ def _sids(sub: Submission) -> tuple:
     return tuple(s.sid for s in sub.submitters if s.sid)
 
 
+_TRUSTED = None  # this worker process's long-lived trusted checker (hw5.ta.trusted_worker)
+
+
 def grade_one(notebook: str, submitter_ids=()) -> dict:
-    """Worker: grade one notebook (runs in a spawned process). Plain data back: results.json's
-    content and the score table."""
+    """Worker: grade one notebook (runs in a spawned process) as `hw5 grade` does, except that
+    the trusted checks run in this worker's long-lived trusted process. Plain data back:
+    results.json's content and the score table."""
+    import atexit
+
     from hw5.grading.pipeline import grade_submission
 
-    result = grade_submission(Path(notebook), submitter_ids=submitter_ids)
+    from .trusted_worker import TrustedWorker
+
+    global _TRUSTED
+    if _TRUSTED is None:
+        _TRUSTED = TrustedWorker()
+        atexit.register(_TRUSTED.close)
+    result = grade_submission(Path(notebook), submitter_ids=submitter_ids,
+                              checker=_TRUSTED.check)
     return {"results": to_gradescope(result), "table": score_table(result)}
 
 
@@ -348,6 +382,8 @@ def summary(rows: list, outdir: Path) -> str:
         lines.append(f"{len(problems)} to look at: " + ", ".join(
             f"{r.submission.id} ({r.status})" for r in problems))
     lines.append(f"wrote {outdir / GRADES_CSV}, {outdir / RESULTS_DIR}/, {outdir / FEEDBACK_DIR}/, "
-                 f"{outdir / HISTOGRAM_PNG}, {outdir / QUESTION_MEANS_PNG}")
+                 f"{outdir / HISTOGRAM_PNG}, {outdir / QUESTION_MEANS_PNG}, "
+                 f"{outdir / class_summary.SUMMARY_MD}, {outdir / class_summary.CHECKS_CSV}"
+                 + (f", {outdir / SIMILARITY_HTML}" if (outdir / SIMILARITY_HTML).exists() else ""))
     return "\n".join(lines)
 
