@@ -5,6 +5,10 @@ grading thresholds and student-facing messages.
 Pure Python (no TensorFlow import) so that the notebook, the public checks, the trusted grader,
 the rubric and the README tables can all read it. Reference answers, and anything that would
 reveal them, are NOT here: they live on the grading side, which is never shipped to students.
+
+It always imports, whatever its data: what does not fit together (points that do not add up, a
+trained variable without a measured reference run, ...) is listed by ``hw5.kit.spec_problems``,
+which ``hw5 build`` and ``hw5 validate`` refuse to go past.
 """
 from __future__ import annotations
 
