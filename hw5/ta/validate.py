@@ -99,7 +99,7 @@ def run(args) -> int:
     print(table(rows))
     bad = [r for r in rows if not r.ok]
     print(f"\n{len(rows) - len(bad)}/{len(rows)} as expected"
-          + (f"; SURPRISES: {', '.join(r.what for r in bad)}" if bad else ""))
+          + (f"; SURPRISES: {', '.join(dict.fromkeys(r.what for r in bad))}" if bad else ""))
     return 1 if bad else 0
 
 
