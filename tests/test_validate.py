@@ -105,7 +105,7 @@ def test_unknown_mutant_is_a_usage_error(repo):
 
 @pytest.mark.slow
 def test_validate_subset_passes(tmp_path, repo):
-    """The real thing on a subset: build, solution, template and three mutants (~2 min)."""
+    """The real thing on a subset: spec, build, solution, template and three mutants (~2 min)."""
     names = ["filters_16", "frozen", "refit_eta_large_one_epoch"]
     copy = _fresh_copy(tmp_path, repo.root)  # the build check would fail on an unbuilt working tree
     proc = subprocess.run([sys.executable, "-m", "hw5", "validate", "--root", str(copy),
@@ -113,7 +113,7 @@ def test_validate_subset_passes(tmp_path, repo):
                           capture_output=True, text=True, cwd=tmp_path, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     lines = proc.stdout.splitlines()
-    for what in ["build", "solution", "template"] + [f"mutant {n}" for n in names]:
+    for what in ["spec", "build", "solution", "template"] + [f"mutant {n}" for n in names]:
         row = next(line for line in lines if line.startswith(what + " "))
         assert row.rstrip().endswith(" ok"), row
-    assert f"{3 + len(names)}/{3 + len(names)} as expected" in proc.stdout
+    assert f"{4 + len(names)}/{4 + len(names)} as expected" in proc.stdout

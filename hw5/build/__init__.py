@@ -5,7 +5,7 @@
 =====================================  ====================================================
 ``student_template/hw5.ipynb``         solutions stripped, public checks (``grader.check``)
 ``student_template/tests/*.py``        otter exception-based public tests
-``student_template/hw5kit/``           copy of ``hw5/kit`` without ``mnist.npz``
+``student_template/hw5kit/``           copy of ``hw5/kit`` less ``student.KIT_EXCLUDE``
 ``student_template/README.md``         running locally / on Colab, points table
 ``solutions/hw5.ipynb``                the solution notebook
 ``solutions/rubric.md``                points table and rubric of the manual questions
@@ -14,7 +14,8 @@
 ``dist/rubric.pdf``                    the rubric as PDF, if pandoc + TeX exist (``rubric_pdf``)
 =====================================  ====================================================
 
-Building twice gives byte-identical files; nothing is executed.
+Building twice gives byte-identical files; nothing is executed. Nothing is built while the spec
+is inconsistent (``hw5.kit.spec_problems``): the build stops with the list of problems.
 
 Conventions of the master notebook (checked by ``master.validate``):
 
@@ -40,7 +41,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from hw5.kit import spec
+from hw5.kit import spec, spec_problems
 
 from . import assign, autograder_zip, master, rubric, rubric_pdf, student, student_zip
 
@@ -85,6 +86,7 @@ def build_all(root=".", out=None) -> list[Path]:
     ``student_template/`` is entirely generated and is replaced; in ``solutions/`` and
     ``autograder/`` only the generated files are (over)written.
     """
+    spec_problems.require_consistent()
     root = Path(root).resolve()
     out = Path(out).resolve() if out is not None else root
     files = outputs(root)  # everything is computed before anything is touched

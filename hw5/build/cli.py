@@ -9,7 +9,14 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from hw5.build import build_all
+    import sys
 
-    build_all(root=args.root)
+    from hw5.build import build_all
+    from hw5.kit.spec_problems import SpecProblems
+
+    try:
+        build_all(root=args.root)
+    except SpecProblems as exc:
+        print(f"hw5 build: nothing built: {exc}", file=sys.stderr)
+        return 1
     return 0

@@ -9,8 +9,8 @@ from hw5.kit import spec
 KIT_DIR = Path("hw5") / "kit"
 KIT_PACKAGE = "hw5kit"
 # The data file is too big to commit twice; without it the loader falls back to the Keras cache or
-# a download (see hw5kit/mnist.py).
-KIT_EXCLUDE = {"mnist.npz"}
+# a download (see hw5kit/mnist.py). spec_problems.py checks the course's spec, not a student's work.
+KIT_EXCLUDE = {"mnist.npz", "spec_problems.py"}
 # The handout zip (``student_zip``) and the folder it unpacks to; the notebook's Colab cell
 # unpacks it under COLAB_ROOT and works from there.
 HANDOUT_ZIP = "hw5-student.zip"
@@ -47,10 +47,12 @@ def kit_files(root: Path) -> list[Path]:
     return sorted(p.relative_to(kit) for p in files)
 
 
-def _labels(kind: str) -> str:
-    """The questions (``TODO1, TODO2``) with a scored item of ``kind`` other than given code."""
+def _labels(applies_to: str) -> str:
+    """The questions (``TODO1, TODO2``) with points and an item on a ``spec.BUILDER``,
+    ``spec.VARIABLE`` or ``spec.ANSWER``."""
     return ", ".join(q.title.split()[0] for q in spec.QUESTIONS
-                     if q.points and any(i.kind == kind for i in q.items))
+                     if q.points and any(spec.ITEM_KINDS[i.kind].applies_to == applies_to
+                                         for i in q.items))
 
 
 def readme() -> str:
@@ -120,9 +122,9 @@ def readme() -> str:
         "The `grader.check(...)` cells run quickly in your own kernel and never train anything. They "
         "check:",
         "",
-        f"- the trained models ({_labels('variable')}): {spec.PUBLIC_CHECK_COVERS['variable']};",
-        f"- your functions ({_labels('optimizer')}): {spec.PUBLIC_CHECK_COVERS['builder']};",
-        f"- {_labels('answer')} and `{spec.STUDENT_ID_VARIABLE}`: "
+        f"- the trained models ({_labels(spec.VARIABLE)}): {spec.PUBLIC_CHECK_COVERS['variable']};",
+        f"- your functions ({_labels(spec.BUILDER)}): {spec.PUBLIC_CHECK_COVERS['builder']};",
+        f"- {_labels(spec.ANSWER)} and `{spec.STUDENT_ID_VARIABLE}`: "
         f"{spec.PUBLIC_CHECK_COVERS['answer']}.",
         "",
         f"When `{spec.EPOCHS_ENV_VAR}` or `{spec.TRAIN_SUBSET_ENV_VAR}` is set, the checks of the "

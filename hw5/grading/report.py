@@ -22,15 +22,6 @@ TRAINING_VISIBILITY = settings.TRAINING_VISIBILITY
 # What the student reads whenever the grader itself failed.
 STAFF_CONTACT = "This is not your fault; please contact the course staff."
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
-TRAINING_KIND = "learns"  # the spec.Item kind trained at grade time
-
-ITEM_LABELS = {  # spec.Item.kind -> how the student reads the item
-    "architecture": "Architecture of `{}`",
-    "optimizer": "Optimizer of `{}`",
-    "learns": "`{}` learns (trained by the grader)",
-    "variable": "Trained model `{}`",
-    "answer": "Your answer",
-}
 PASS, FAIL = "✓", "✗"
 
 
@@ -44,8 +35,8 @@ def to_gradescope(result: SubmissionResult, training_visibility: str = TRAINING_
         raise ValueError(f"visibility {training_visibility!r} is not one of {VISIBILITIES}")
     tests = []
     for q, num in zip(result.questions, question_numbers()):
-        main = [i for i in q.items if i.kind != TRAINING_KIND]
-        trained = [i for i in q.items if i.kind == TRAINING_KIND]
+        main = [i for i in q.items if not i.trained_by_grader]
+        trained = [i for i in q.items if i.trained_by_grader]
         if main or not trained:
             tests.append(_test(q, main, q.question.title, num, "visible"))
         if trained:
@@ -184,9 +175,10 @@ def cell_error_lines(cell_errors) -> list:
 
 def item_label(item: ItemResult) -> str:
     found = spec.ITEMS.get(item.id)
-    if found is None:
+    kind = spec.ITEM_KINDS.get(found.kind) if found is not None else None
+    if kind is None:
         return item.id
-    return ITEM_LABELS.get(found.kind, "{}").format(found.target)
+    return kind.label.format(found.target)
 
 
 def question_markdown(q: QuestionResult, items: list) -> str:

@@ -86,6 +86,12 @@ class ItemResult:
         item = spec.ITEMS.get(self.id)
         return item.kind if item else None
 
+    @property
+    def trained_by_grader(self) -> bool:
+        """Whether the item's kind is decided by grade-time training (``spec.ItemKind``)."""
+        kind = spec.ITEM_KINDS.get(self.kind)
+        return bool(kind and kind.trained_by_grader)
+
     @classmethod
     def from_checks(cls, item_id: str, points: float, results, summary: str | None = None):
         """An item scored by `hw5.kit.checks` results: passes when all pass; the student reads

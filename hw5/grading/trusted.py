@@ -63,7 +63,7 @@ def grade_export_checks(export: dict) -> list:
                 found = list(checks.run_item(item, bundle, answers))
                 passed = checks.item_passed(found)
                 summary = items.summary(item, bundle) if passed else ""
-                if passed and item.kind == "learns":
+                if passed and spec.ITEM_KINDS[item.kind].trained_by_grader:
                     if data is None:
                         from hw5.grading.training import prepare_data
 

@@ -27,7 +27,6 @@ _TODO = re.compile(spec.TODO_CELL_PATTERN, re.IGNORECASE)
 _OUTCOMES = {}  # "TODO3" -> None (its last run ended without an error) or the error's text
 _WATCHED = []  # the shells the hook is registered with
 _MISSING = object()
-_BUILDER_KINDS = ("architecture", "optimizer", "learns")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,10 +102,11 @@ def _names(question) -> list:
     """The notebook names an autograded question reads."""
     names = []
     for item in question.items:
-        if item.kind == "variable":
+        applies_to = spec.ITEM_KINDS[item.kind].applies_to
+        if applies_to == spec.VARIABLE:
             tv = spec.TRAINED_VARIABLES[item.target]
             names += [tv.model, tv.history]
-        elif item.kind in _BUILDER_KINDS:
+        elif applies_to == spec.BUILDER:
             names.append(item.target)
         else:
             names.append(spec.ANSWER_ITEM_VARIABLES.get(item.target, item.target))

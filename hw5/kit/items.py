@@ -1,6 +1,7 @@
 """Scored items (``spec.Item``: kind, target, points) -> the CheckResults that decide them.
 
-``run_item(item, bundle, reference)`` dispatches on ``item.kind`` and ``item.target``:
+``run_item(item, bundle, reference)`` dispatches on what the item's kind applies to
+(``spec.ITEM_KINDS``) and on ``item.target``:
 
 - ``architecture`` / ``optimizer`` / ``learns`` of a builder (``spec.BUILDERS``): the models its
   probe calls return. ``learns`` holds only the static pre-checks (compiled, trainable, kernels
@@ -20,7 +21,7 @@ from . import model_checks as C
 from . import run_checks as R
 from . import spec
 
-BUILDER_KINDS = ("architecture", "optimizer", "learns")
+BUILDER_KINDS = spec.item_kinds(spec.BUILDER)
 
 
 def item_passed(results) -> bool:
@@ -159,11 +160,13 @@ def _answer(item, bundle, reference) -> list:
 
 
 def _compute(item, bundle, reference) -> list:
-    if item.kind == "answer":
+    kind = spec.ITEM_KINDS.get(item.kind)
+    applies_to = kind.applies_to if kind is not None else None
+    if applies_to == spec.ANSWER:
         return _answer(item, bundle, reference or {})
-    if item.kind == "variable" and item.target in spec.TRAINED_VARIABLES:
+    if applies_to == spec.VARIABLE and item.target in spec.TRAINED_VARIABLES:
         return variable_item(bundle.variables[item.target], bundle)
-    if item.kind in BUILDER_KINDS and item.target in spec.BUILDERS:
+    if applies_to == spec.BUILDER and item.target in spec.BUILDERS:
         return _builder_results(bundle, item.target)[item.kind]
     return [C.CheckResult("item", False, f"unknown item {item.id!r}")]
 

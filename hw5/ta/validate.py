@@ -1,5 +1,7 @@
 """`hw5 validate`: the TA's pre-release check of the whole assignment.
 
+0. the spec is consistent (``hw5.kit.spec_problems``); if not, its problems are the only rows
+   (nothing is built or graded from an inconsistent spec);
 1. build into a temporary directory and compare with the committed outputs (``student_template/``,
    ``solutions/``, ``autograder/``): a stale file means someone forgot ``hw5 build``;
 2. grade the solution notebook: it must get every autograded point (``spec.AUTO_POINTS``);
@@ -29,7 +31,7 @@ from pathlib import Path
 
 from hw5.grading.report import from_gradescope
 from hw5.grading.results import GRADED
-from hw5.kit import spec
+from hw5.kit import spec, spec_problems
 from hw5.text import number, table as text_table
 
 # One mutant per kind of fault: architecture, optimizer, grade-time training, the second builder.
@@ -97,14 +99,17 @@ def run(args) -> int:
     print(table(rows))
     bad = [r for r in rows if not r.ok]
     print(f"\n{len(rows) - len(bad)}/{len(rows)} as expected"
-          + (f"; SURPRISES: {', '.join(r.what for r in bad)}" if bad else ""))
+          + (f"; SURPRISES: {', '.join(dict.fromkeys(r.what for r in bad))}" if bad else ""))
     return 1 if bad else 0
 
 
 def validate(root: Path, mutant_names, jobs: int = DEFAULT_JOBS, log=sys.stderr) -> list[Row]:
-    """Every check, in table order (build first, then solution, template, mutants)."""
+    """Every check, in table order (spec first, build, then solution, template, mutants)."""
+    rows = check_spec()
+    if not rows[0].ok:
+        return rows
     root = Path(root).resolve()
-    rows = [check_build(root)]
+    rows.append(check_build(root))
     with tempfile.TemporaryDirectory(prefix="hw5-validate-") as tmp:
         work = Path(tmp)
         try:
@@ -115,6 +120,17 @@ def validate(root: Path, mutant_names, jobs: int = DEFAULT_JOBS, log=sys.stderr)
         results = grade_all(job_list, work, jobs, log)
         rows += [judge(job, results[job.what]) for job in job_list]
     return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# 0. The spec is consistent
+# ---------------------------------------------------------------------------------------------
+def check_spec(spec_=spec) -> list[Row]:
+    """One row when ``spec_`` is consistent, else one failing row per problem."""
+    found = spec_problems.problems(spec_)
+    if not found:
+        return [Row("spec", "consistent (hw5.kit.spec_problems)", "no problems", True)]
+    return [Row("spec", "consistent", problem, False) for problem in found]
 
 
 # ---------------------------------------------------------------------------------------------
