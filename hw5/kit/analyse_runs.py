@@ -140,6 +140,8 @@ class ArrayFacts:
     one_hot: bool | None = None
     digest: str | None = None
     strict_view: bool = False
+    cut: str | None = None
+    """Where a cell assigned a slice to it after MNIST was loaded (``cell 5: x_train[:10000]``)."""
 
 
 @dataclass
@@ -249,7 +251,8 @@ def _array(name, entry) -> ArrayFacts:
     return ArrayFacts(name, str(entry.get("status", "error")), as_shape(entry.get("shape")),
                       _text(entry.get("dtype"), 40), _number(entry.get("min")),
                       _number(entry.get("max")), one_hot if isinstance(one_hot, bool) else None,
-                      _text(entry.get("digest"), 64), entry.get("strict_view") is True)
+                      _text(entry.get("digest"), 64), entry.get("strict_view") is True,
+                      _text(entry.get("cut"), 200))
 
 
 def analyse_runs(export: dict) -> RunFacts:

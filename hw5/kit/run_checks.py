@@ -172,7 +172,9 @@ def check_given_data(runs) -> CheckResult:
     loaded = {"x_train": (runs.mnist_train, "training"), "x_test": (runs.mnist_test, "test")}
     for key, (rows, which) in loaded.items():
         facts = runs.data[key]
-        if facts.shape and rows is not None and (facts.shape[0] != rows or facts.strict_view):
+        if facts.cut:
+            problems.append(f"{key} was cut ({facts.cut}): keep all the {which} images")
+        elif facts.shape and rows is not None and (facts.shape[0] != rows or facts.strict_view):
             total = spec.TRAIN_IMAGES if which == "training" else spec.TEST_IMAGES
             problems.append(f"{key} holds only part of the {total:,} {which} images (it was "
                             "cut after loading)")

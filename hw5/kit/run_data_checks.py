@@ -18,9 +18,10 @@ _ALL_TEST = f"the {spec.TEST_IMAGES:,} test images"
 
 def _arrays_problem(call, use, role, name, loaded, what) -> str | None:
     """Why ``use`` (fit's ``role`` argument) is not the notebook's whole processed ``name``."""
-    written = call.written(role, name)
+    written = call.written(role.replace(" ", "_"), name)
     if use is None:
-        return f"no {role} given"
+        together = call.x is not None and call.x.kind == "Dataset"  # y comes with x
+        return None if role == "y" and together else f"no {role} given"
     if use.kind == "Dataset":
         return (f"{role} is a tf.data.Dataset ({use.detail}): the grader cannot see which images "
                 f"and labels it yields; pass the arrays themselves: fit({name}, ...)")

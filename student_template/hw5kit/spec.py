@@ -35,6 +35,9 @@ EPOCHS = 10
 # Environment switch for CI / smoke runs: overrides EPOCHS in the notebook without editing it.
 EPOCHS_ENV_VAR = "HW5_EPOCHS"
 TRAIN_SUBSET_ENV_VAR = "HW5_TRAIN_SUBSET"
+# The processed data every graded run trains and validates on: all of MNIST.
+TRAIN_IMAGES = MNIST_KEYS["x_train"][0][0]
+TEST_IMAGES = MNIST_KEYS["x_test"][0][0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,6 +180,21 @@ REFERENCE_VAL_ACCURACY = {name: run["history"]["val_accuracy"][-1]
 REFERENCE_TRAIN_ACCURACY = {name: run["history"]["accuracy"][-1]
                             for name, run in REFERENCE_RUNS.items()}
 assert set(REFERENCE_RUNS) == set(TRAINED_VARIABLES)
+
+# ---------------------------------------------------------------------------------------------
+# How the graded runs must be trained (what the grading kernel's fit records are checked for)
+# ---------------------------------------------------------------------------------------------
+# Keras callbacks that change how a model trains: a graded fit that uses one loses its item.
+TRAINING_CALLBACKS = ("LearningRateScheduler", "EarlyStopping", "ReduceLROnPlateau",
+                      "TerminateOnNaN", "SwapEMAWeights")
+# Callbacks that only observe (logging, saving, the History fit returns): always allowed.
+OBSERVING_CALLBACKS = ("History", "CSVLogger", "ModelCheckpoint", "TensorBoard",
+                       "ProgbarLogger", "BaseLogger", "RemoteMonitor", "BackupAndRestore")
+# A custom callback may change training when its methods use one of these names.
+CALLBACK_TRAINING_NAMES = ("stop_training", "optimizer", "learning_rate", "lr", "set_weights",
+                           "load_weights", "assign", "assign_add", "assign_sub", "trainable",
+                           "trainable_weights", "trainable_variables", "compile", "fit",
+                           "train_on_batch", "kernel", "bias")
 
 # ---------------------------------------------------------------------------------------------
 # Grade-time training (trusted process): fixed seed, fixed subset, thresholds calibrated by

@@ -254,13 +254,29 @@ class Checkpointer:
                                   lambda exc: _error_entry("could not be read", exc))
         return out
 
+    def note_cut(self, name, value):
+        """When the cell that just ran rebound ``name`` to a slice (``x_train = x_train[:N]``),
+        remember where: the grading kernel's arrays are smaller than the student's, so a cut
+        of at least that many rows would not show in the row count. Forgotten on a new load."""
+        number = _ARRAYS.id_of(value)
+        seen = _STATE["data_objects"]
+        if seen.get(name) == number:
+            return
+        seen[name] = number
+        cells = dict(_STATE["cells"])
+        source = cells.get(_STATE["cell"])
+        cut = _slice_assigned(source, name) if source else None
+        if cut:
+            _STATE["cuts"][name] = f"cell {_STATE['cell'] + 1}: {cut}"
+
     def describe_array(self, name, value):
         array = _np.asarray(value)
         entry = {"status": "ok", "shape": [int(d) for d in array.shape],
                  "dtype": str(array.dtype), "min": None, "max": None, "one_hot": None}
         sample = describe_array(value)
+        self.note_cut(name, value)
         entry.update(digest=sample.get("digest"), object=sample.get("object"),
-                     strict_view=sample.get("strict_view"))
+                     strict_view=sample.get("strict_view"), cut=_STATE["cuts"].get(name))
         if array.size and array.dtype.kind in "biuf":
             entry["min"], entry["max"] = float(array.min()), float(array.max())
         if name.startswith("y"):

@@ -18,7 +18,8 @@ import sys as _sys
 import types as _types
 import weakref as _weakref
 
-_STATE = {"cell": None, "cells": [], "next": 0, "fit_calls": [], "mnist_sizes": None}
+_STATE = {"cell": None, "cells": [], "next": 0, "fit_calls": [], "mnist_sizes": None,
+          "cuts": {}, "data_objects": {}}
 _KIT = {}
 _MAX_HISTORY_EPOCHS = 1000
 
@@ -148,6 +149,7 @@ def install_mnist(private_mnist):
     def load_mnist(*args, **kwargs):
         (xtr, ytr), (xte, yte) = private_mnist.load_mnist(allow_download=False)
         _STATE["mnist_sizes"] = {"train": int(len(xtr)), "test": int(len(xte))}
+        _STATE["cuts"].clear()
         return (xtr, ytr), (xte, yte)
 
     def load_data(path="mnist.npz"):

@@ -196,9 +196,33 @@ def _source_of_arguments():
             found = dict(zip(("x", "y"), node.args[:2]))
             found.update({k.arg: k.value for k in node.keywords
                           if k.arg in ("x", "y", "validation_data")})
+            val = found.get("validation_data")
+            if isinstance(val, (_ast.Tuple, _ast.List)):
+                found.update(zip(("validation_x", "validation_y"), val.elts[:2]))
             return {k: (_ast.get_source_segment(source, v) or "")[:120]
                     for k, v in found.items()}
     return {}
+
+
+def _slice_assigned(source, name):
+    """Source text of a slice (``x[:N]``, ``x[::2]``) assigned to ``name`` in ``source``."""
+    try:
+        tree = _ast.parse(source)
+    except SyntaxError:
+        return None
+    for node in _ast.walk(tree):
+        if not isinstance(node, (_ast.Assign, _ast.AnnAssign, _ast.AugAssign)):
+            continue
+        targets = node.targets if isinstance(node, _ast.Assign) else [node.target]
+        names = {t.id for target in targets for t in _ast.walk(target)
+                 if isinstance(t, _ast.Name)}
+        if name not in names or node.value is None:
+            continue
+        for sub in _ast.walk(node.value):
+            if isinstance(sub, _ast.Subscript) and any(
+                    isinstance(s, _ast.Slice) for s in _ast.walk(sub.slice)):
+                return (_ast.get_source_segment(source, sub) or "a slice")[:120]
+    return None
 
 
 def install_fit(keras, namespace):
