@@ -120,7 +120,7 @@ def _given_code(variable, bundle) -> list:
         results = [r for kind in BUILDER_KINDS for r in _builder_results(bundle, builder)[kind]]
         out.append(R.check_given_builder(builder, results))
     if bundle.runs.recorded:
-        out.append(R.check_given_data(bundle.runs))
+        out += [R.check_given_data(bundle.runs), R.check_data_whole(bundle.runs)]
     return out
 
 

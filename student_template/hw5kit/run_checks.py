@@ -163,6 +163,26 @@ def _array_problem(facts, labels: bool) -> str | None:
 
 
 @_never_raises
+def check_data_whole(runs) -> CheckResult:
+    """x_train / x_test hold every image MNIST was loaded with (not cut after loading)."""
+    problems = []
+    loaded = {"x_train": (runs.mnist_train, "training"), "x_test": (runs.mnist_test, "test")}
+    for key, (rows, which) in loaded.items():
+        facts = runs.data[key]
+        total = spec.TRAIN_IMAGES if which == "training" else spec.TEST_IMAGES
+        if facts.cut:
+            problems.append(f"{key} was cut ({facts.cut})")
+        elif facts.shape and rows is not None and (facts.shape[0] != rows or facts.strict_view):
+            problems.append(f"{key} holds only part of the {total:,} {which} images")
+    if not problems:
+        return CheckResult("whole_data", True, "all the loaded images are kept")
+    return CheckResult("whole_data", False,
+                       "; ".join(problems) + f": keep all {spec.TRAIN_IMAGES:,} training and "
+                       f"{spec.TEST_IMAGES:,} test images in x_train, y_train, x_test, y_test "
+                       "(every trained model uses them)", "all of MNIST", problems[0])
+
+
+@_never_raises
 def check_given_data(runs) -> CheckResult:
     """The arrays process_dataset made are still what the given version makes."""
     problems = []
@@ -170,15 +190,6 @@ def check_given_data(runs) -> CheckResult:
         problem = _array_problem(facts, labels=key.startswith("y"))
         if problem:
             problems.append(f"{key} {problem}")
-    loaded = {"x_train": (runs.mnist_train, "training"), "x_test": (runs.mnist_test, "test")}
-    for key, (rows, which) in loaded.items():
-        facts = runs.data[key]
-        if facts.cut:
-            problems.append(f"{key} was cut ({facts.cut}): keep all the {which} images")
-        elif facts.shape and rows is not None and (facts.shape[0] != rows or facts.strict_view):
-            total = spec.TRAIN_IMAGES if which == "training" else spec.TEST_IMAGES
-            problems.append(f"{key} holds only part of the {total:,} {which} images (it was "
-                            "cut after loading)")
     for x, y in (("x_train", "y_train"), ("x_test", "y_test")):
         xs, ys = runs.data[x].shape, runs.data[y].shape
         if xs and ys and xs[0] != ys[0]:
