@@ -265,7 +265,9 @@ class Checkpointer:
         seen[name] = number
         cells = dict(_STATE["cells"])
         source = cells.get(_STATE["cell"])
-        cut = _slice_assigned(source, name) if source else None
+        # only a view counts: a slice in a branch that did not run leaves an array of its own
+        is_view = getattr(value, "base", None) is not None
+        cut = _slice_assigned(source, name) if source and is_view else None
         if cut:
             _STATE["cuts"][name] = f"cell {_STATE['cell'] + 1}: {cut}"
 

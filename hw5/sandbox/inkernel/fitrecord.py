@@ -205,7 +205,8 @@ def _source_of_arguments():
 
 
 def _slice_assigned(source, name):
-    """Source text of a slice (``x[:N]``, ``x[::2]``) assigned to ``name`` in ``source``."""
+    """Source text of a slice (``x[:N]``, ``x[::2]``; not a bare ``:``) assigned to ``name``
+    in ``source``."""
     try:
         tree = _ast.parse(source)
     except SyntaxError:
@@ -219,8 +220,9 @@ def _slice_assigned(source, name):
         if name not in names or node.value is None:
             continue
         for sub in _ast.walk(node.value):
-            if isinstance(sub, _ast.Subscript) and any(
-                    isinstance(s, _ast.Slice) for s in _ast.walk(sub.slice)):
+            if isinstance(sub, _ast.Subscript) and any(  # `x[:, :, None]` keeps every row
+                    isinstance(s, _ast.Slice) and (s.lower or s.upper or s.step)
+                    for s in _ast.walk(sub.slice)):
                 return (_ast.get_source_segment(source, sub) or "a slice")[:120]
     return None
 
