@@ -134,7 +134,7 @@ NOTEBOOK_MUTANTS = [
                 "x_test, y_test = process_dataset(x_test, y_test)\n"
                 "x_train, y_train = x_train[:10000], y_train[:10000]"),),
         fails=_ALL_TRAINED,
-        expect=("x_train was cut (cell", "x_train[:10000]): keep all 60,000 training images")),
+        expect=("x_train was cut (cell", "x_train[:10000]): keep all 60,000 training and 10,000 test")),
 ]
 
 _THROWAWAY = """\
