@@ -18,8 +18,8 @@ GRADE_DEADLINE_S = CONTAINER_TIMEOUT_S - DEADLINE_MARGIN_S
 TRUSTED_RESERVE_S = 200
 
 # --- Sandbox: the student's kernel (hw5/sandbox) -----------------------------------------------
-SANDBOX_TRAIN_IMAGES = 512  # MNIST subset written beside the notebook (first N train images)
-SANDBOX_TEST_IMAGES = 256  # first N test images
+SANDBOX_TRAIN_IMAGES = 4_096  # MNIST rows the kernel loads (first N; see docs/design.md "What the export proves")
+SANDBOX_TEST_IMAGES = 1_024  # first N test images
 SANDBOX_SEED = 0
 SANDBOX_CELL_TIMEOUT_S = 60  # one cell; on timeout the cell is interrupted, the rest still run
 SANDBOX_CELL_KILL_GRACE_S = 10  # an interrupted cell that goes on this long: kernel killed

@@ -13,7 +13,7 @@ import numpy as np
 
 from hw5 import answer_key, settings
 from hw5.grading import answers
-from hw5.kit import analyse, describe, spec
+from hw5.kit import analyse, analyse_runs, describe, spec
 from hw5.mutants import REFERENCE_SOURCES, load_builder
 
 TRAIN, TEST = settings.SANDBOX_TRAIN_IMAGES, settings.SANDBOX_TEST_IMAGES
@@ -26,17 +26,41 @@ def roundtrip(data):
     return json.loads(json.dumps(data, allow_nan=False))
 
 
+def array_use(rows, role, *, relation="same", digest=None, dtype="float32", hi=1.0):
+    """How the stand-in describes an array given to fit (``role``: x_train, y_train ...)."""
+    if rows is None:
+        return None
+    tail = IMAGES if role.startswith("x") else [spec.NUM_CLASSES]
+    return {"kind": "ndarray", "shape": [rows] + tail, "dtype": dtype,
+            "digest": digest or f"{role}-digest", "lo": 0.0, "hi": hi, "relation": relation,
+            "strict_view": False}
+
+
 def fit_record(call, model_object, *, epochs=spec.EPOCHS, batch_size=spec.BATCH_SIZE,
                x_rows=TRAIN, val_rows=TEST, initial_epoch=0, validation_split=None, cell=None,
-               error=None, validation=True):
-    """One entry of ``fit_calls`` as the stand-in records ``model.fit(x, y, ...)``."""
-    return {"call": call, "model_object": model_object, "epochs": epochs,
-            "initial_epoch": initial_epoch, "batch_size": batch_size,
-            "x_shape": None if x_rows is None else [x_rows] + IMAGES,
-            "y_shape": None if x_rows is None else [x_rows, spec.NUM_CLASSES],
-            "validation_data_shapes": ([[val_rows] + IMAGES, [val_rows, spec.NUM_CLASSES]]
-                                       if validation else None),
-            "validation_split": validation_split, "cell": cell, "error": error}
+               error=None, validation=True, x=None, arguments=None, callbacks=(), **extra):
+    """One entry of ``fit_calls`` as the stand-in records ``model.fit(x, y, ...)``: honest
+    unless a keyword says otherwise (``x``: the x description; ``arguments``: more keyword
+    arguments of fit; ``extra``: more fields of the record)."""
+    args = {"batch_size": batch_size, "epochs": epochs, "initial_epoch": initial_epoch,
+            "validation_split": validation_split, "shuffle": 1, "steps_per_epoch": None,
+            "validation_steps": None, "validation_batch_size": None, "validation_freq": 1}
+    args.update(arguments or {})
+    record = {"call": call, "model_object": model_object, "cell": cell, "error": error,
+              "arguments": args,
+              "x": array_use(x_rows, "x_train") if x is None else x,
+              "y": array_use(x_rows, "y_train"),
+              "validation": ({"x": array_use(val_rows, "x_test"),
+                              "y": array_use(val_rows, "y_test"), "weights": None}
+                             if validation else None),
+              "sample_weight": None, "class_weight": None,
+              "data": {name: array_use(TRAIN if "train" in name else TEST, name, relation=None)
+                       for name in ("x_train", "y_train", "x_test", "y_test")},
+              "callbacks": [{"class": c, "module": "keras.src.callbacks", "changes": None}
+                            for c in callbacks],
+              "compile": None, "warm_start": None, "source": {}}
+    record.update(extra)
+    return record
 
 
 def data_facts(train=TRAIN, test=TEST, dtype="float32", lo=0.0, hi=1.0, one_hot=True):
@@ -86,7 +110,7 @@ def v2(export, ns=None, *, fits=None, data=None, mnist=(TRAIN, TEST), stand_in=T
     fit call."""
     export = copy.deepcopy(export)
     ids = object_ids()
-    export["schema"] = 2
+    export["schema"] = analyse_runs.EXPORT_SCHEMA
     for name, entry in export["variables"].items():
         entry["model_object"] = ids[name] if entry.get("model") else None
         if entry.get("model") and ns is not None:

@@ -1,8 +1,9 @@
 """Issue 8's mutants graded end to end (`hw5 grade` on real notebooks: real kernel, real data,
 grade-time training): each loses exactly its items, with a message naming the fault.
 
-The notebook-level mutants (hw5.mutants.NOTEBOOK_MUTANTS) need the fit records of export
-schema 2; until the grading kernel records fits they are covered by tests/test_fit_checks.py.
+The notebook-level mutants and spellings (hw5.mutants.NOTEBOOK_MUTANTS / NOTEBOOK_SPELLINGS,
+several faults per notebook) are graded end to end by `hw5 validate`; their checks on recorded
+exports are in tests/test_fit_checks.py.
 """
 from __future__ import annotations
 

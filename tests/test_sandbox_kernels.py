@@ -238,7 +238,7 @@ DATA = textwrap.dedent('''\
     y_train = keras.utils.to_categorical(y_train, 10)
     y_test = keras.utils.to_categorical(y_test, 10)
     ''')
-ENVIRONMENT_CHECKS = textwrap.dedent('''\
+ENVIRONMENT_CHECKS = f"TRAIN_ROWS = {Limits().train_images}\n" + textwrap.dedent('''\
     import os
     import numpy as np
     # fit trains nothing: NaN epochs as asked, the usual keys, positional arguments accepted
@@ -254,8 +254,8 @@ ENVIRONMENT_CHECKS = textwrap.dedent('''\
     except TypeError:
         pass
     from tensorflow.keras.datasets import mnist as tf_mnist
-    assert len(keras.datasets.mnist.load_data()[0][0]) == 512
-    assert len(tf_mnist.load_data()[0][0]) == 512
+    assert len(keras.datasets.mnist.load_data()[0][0]) == TRAIN_ROWS
+    assert len(tf_mnist.load_data()[0][0]) == TRAIN_ROWS
     expected = {"hw5.ipynb", "hw5kit", "mnist_subset.npz", "tmp", ".cache", ".config",
                 ".ipython", ".jupyter", ".keras"}
     assert set(os.listdir(".")) <= expected, sorted(os.listdir("."))
@@ -303,11 +303,20 @@ def test_the_grading_kernel_environment(tmp_path):
     assert export["builders"]["define_model"]["status"] == "ok"
     assert export["answers"]["p1_1"]["value"] == "C"
     call = export["fit_calls"][0]
-    assert (call["epochs"], call["batch_size"], call["x_shape"], call["cell"]) == (
-        3, 64, [512, 28, 28, 1], 3)
-    assert call["validation_data_shapes"] == [[256, 28, 28, 1], [256, 10]]
+    train, test = FAST.train_images, FAST.test_images
+    assert (call["arguments"]["epochs"], call["arguments"]["batch_size"], call["x"]["shape"],
+            call["cell"]) == (3, 64, [train, 28, 28, 1], 3)
+    assert [call["validation"][k]["shape"] for k in "xy"] == [[test, 28, 28, 1], [test, 10]]
+    # the very arrays of the namespace, as the cell wrote them; no callback, fresh weights
+    assert {k: call[k]["relation"] for k in "xy"} == {"x": "same", "y": "same"}
+    assert call["x"]["digest"] == export["data"]["x_train"]["digest"]
+    assert call["source"] == {"x": "x_train", "y": "y_train",
+                              "validation_data": "(x_test, y_test)",
+                              "validation_x": "x_test", "validation_y": "y_test"}
+    assert (call["callbacks"], call["warm_start"], call["compile"]["optimizer"]["class_name"]) \
+        == ([], None, "SGD")
     assert export["histories"]["history"] == {"status": "ok", "fit_call": 1, "error": None}
-    assert export["mnist_sizes"] == {"train": 512, "test": 512 // 2}
+    assert export["mnist_sizes"] == {"train": train, "test": test}
     assert result.stats["disabled_shell_lines"] == 1
     assert result.stats["output_bytes_kept"] <= 5_000_000
     assert any("nbformat 3" in m for m in result.messages)

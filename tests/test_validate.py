@@ -64,10 +64,11 @@ def test_quick_subset_names_real_mutants():
 def test_notebook_mutants_are_written_as_notebooks(tmp_path, repo):
     names = list(mutants.NOTEBOOK_MUTANTS_BY_NAME)
     jobs = validate.make_jobs(repo.root, names, tmp_path)
-    written = {job.what: job for job in jobs if job.kind == "mutant"}
+    written = {job.what: job for job in jobs if job.kind in ("mutant", "spelling")}
     for name in names:
-        job = written[f"mutant {name}"]
-        assert job.fails == tuple(mutants.NOTEBOOK_MUTANTS_BY_NAME[name].fails)
+        m = mutants.NOTEBOOK_MUTANTS_BY_NAME[name]
+        job = written[f"{'mutant' if m.fails else 'spelling'} {name}"]
+        assert (job.fails, job.expect) == (tuple(m.fails), tuple(m.expect))
         assert job.notebook.read_text(encoding="utf-8") != repo.solution_path.read_text(
             encoding="utf-8")
 

@@ -27,7 +27,7 @@ VENV = "/autograder/venv"
 # The hw5 package as run_autograder runs it, from /autograder/source, less what it never imports
 # (the build, the TA tools and their mutants).
 SOURCE_PACKAGE = "hw5"
-SKIP_SOURCES = ("hw5/build/", "hw5/ta/", "hw5/mutants.py", "hw5/calibration.py")
+SKIP_SOURCES = ("hw5/build/", "hw5/ta/", "hw5/mutants/", "hw5/calibration.py")
 SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache"}
 SKIP_SUFFIXES = {".pyc", ".pyo"}
 PLACEHOLDER = re.compile(r"@([A-Z_]+)@")

@@ -1,14 +1,17 @@
-"""check_* functions for how a model was trained and what it was trained on (export schema 2).
+"""check_* functions for how a model was trained and what it was trained on (export schema 3).
 
 A trained-model item (``variable_<model>``) passes only when its history variable is the return
 value of a ``fit`` on that very model object, the model was trained ``spec.EPOCHS`` epochs in
 all (one call, or several that add up: ``initial_epoch`` or an epoch loop), with
-``batch_size=spec.BATCH_SIZE``, on the whole training set the notebook loaded, validated on the
-whole test set; and when the given code (``define_model``, ``process_dataset``) still does what
-it did when it was handed out.
+``batch_size=spec.BATCH_SIZE``, on the whole processed training set, validated on the whole
+test set, with no other argument or callback that changes training, from fresh weights
+(``run_data_checks``), with the compile settings asked for at the time of its fits
+(``items``); and when the given code (``define_model``, ``process_dataset``) still does what it
+did when it was handed out.
 """
 from __future__ import annotations
 
+from . import run_data_checks as D
 from . import spec
 from .analyse_runs import KERAS_DEFAULT_EPOCHS
 from .checks import CheckResult, _n, _never_raises, _shape
@@ -103,59 +106,6 @@ def check_batch_size(calls, tv) -> CheckResult:
                        str(spec.BATCH_SIZE))
 
 
-def _rows(shape):
-    return shape[0] if shape else None
-
-
-@_never_raises
-def check_training_set(runs, calls, tv) -> CheckResult:
-    n = runs.mnist_train
-    if n is None:
-        return CheckResult("training_set", False,
-                           "the notebook did not load MNIST with hw5kit.mnist.load_mnist() (the "
-                           "given cell): keep the given loading cell", "the loaded MNIST",
-                           "not loaded")
-    for call in calls:
-        if call.validation_split:
-            return CheckResult("training_set", False,
-                               f"{tv.history} comes from a fit with validation_split="
-                               f"{_n(call.validation_split)}, which holds out part of the "
-                               "training images: validate with validation_data=(x_test, y_test)",
-                               f"{n:,} training images", f"validation_split={call.validation_split}")
-        rows = _rows(call.x_shape)
-        if rows != n or _rows(call.y_shape) != n:
-            found = "unknown (not arrays)" if rows is None else f"{rows:,} images"
-            return CheckResult("training_set", False,
-                               f"{tv.history} comes from a fit on {found}; train on the whole "
-                               f"training set: fit(x_train, y_train, ...) with all {n:,} images",
-                               f"{n:,} images", found)
-        if tuple(call.x_shape[1:]) != tuple(spec.IMAGE_SHAPE) or \
-                tuple((call.y_shape or ())[1:]) != (spec.NUM_CLASSES,):
-            return CheckResult("training_set", False,
-                               f"{tv.history} comes from a fit on images of shape "
-                               f"{_shape(call.x_shape[1:])} with labels {_shape(call.y_shape)}: "
-                               "train on the processed x_train, y_train",
-                               _shape(spec.IMAGE_SHAPE), _shape(call.x_shape[1:]))
-    return CheckResult("training_set", True, f"{n:,} images", f"{n:,} images", f"{n:,} images")
-
-
-@_never_raises
-def check_validation_set(runs, calls, tv) -> CheckResult:
-    n = runs.mnist_test
-    for call in calls:
-        shapes = call.validation_shapes
-        rows = {_rows(s) for s in shapes[:2]} if shapes and len(shapes) >= 2 else set()
-        if n is None or rows != {n}:
-            found = ("no validation_data" if not shapes
-                     else f"{', '.join(str(r) for r in sorted(rows, key=str))} images")
-            return CheckResult("validation_set", False,
-                               f"{tv.history} comes from a fit with {found} for validation; "
-                               "validate on the whole test set: validation_data=(x_test, y_test)"
-                               + (f" ({n:,} images)" if n else ""),
-                               f"{n:,} test images" if n else "the test set", found)
-    return CheckResult("validation_set", True, f"validation on the {n:,} test images")
-
-
 def fit_checks(runs, variable) -> list:
     """How ``variable``'s model was trained (an export without fit records fails: nothing
     confirms the training the item asks for)."""
@@ -171,7 +121,9 @@ def fit_checks(runs, variable) -> list:
             return [gate]
     calls = runs.calls_on(variable.model_object)
     return [check_epochs(calls, tv), check_batch_size(calls, tv),
-            check_training_set(runs, calls, tv), check_validation_set(runs, calls, tv)]
+            D.check_training_set(runs, calls, tv), D.check_validation_set(runs, calls, tv),
+            *D.check_fit_arguments(runs, calls, tv), D.check_callbacks(calls, tv),
+            D.check_fresh_start(calls, tv)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,6 +159,26 @@ def _array_problem(facts, labels: bool) -> str | None:
         return (f"expected pixels in [0, 1] (divided by {spec.PIXEL_SCALE:g} once), found "
                 f"[{_n(lo)}, {_n(hi)}]")
     return None
+
+
+@_never_raises
+def check_data_whole(runs) -> CheckResult:
+    """x_train / x_test hold every image MNIST was loaded with (not cut after loading)."""
+    problems = []
+    loaded = {"x_train": (runs.mnist_train, "training"), "x_test": (runs.mnist_test, "test")}
+    for key, (rows, which) in loaded.items():
+        facts = runs.data[key]
+        total = spec.TRAIN_IMAGES if which == "training" else spec.TEST_IMAGES
+        if facts.cut:
+            problems.append(f"{key} was cut ({facts.cut})")
+        elif facts.shape and rows is not None and (facts.shape[0] != rows or facts.strict_view):
+            problems.append(f"{key} holds only part of the {total:,} {which} images")
+    if not problems:
+        return CheckResult("whole_data", True, "all the loaded images are kept")
+    return CheckResult("whole_data", False,
+                       "; ".join(problems) + f": keep all {spec.TRAIN_IMAGES:,} training and "
+                       f"{spec.TEST_IMAGES:,} test images in x_train, y_train, x_test, y_test "
+                       "(every trained model uses them)", "all of MNIST", problems[0])
 
 
 @_never_raises

@@ -183,6 +183,21 @@ REFERENCE_TRAIN_ACCURACY = {name: run["history"]["accuracy"][-1]
                             for name, run in REFERENCE_RUNS.items()}
 
 # ---------------------------------------------------------------------------------------------
+# How the graded runs must be trained (what the grading kernel's fit records are checked for)
+# ---------------------------------------------------------------------------------------------
+# Keras callbacks that change how a model trains: a graded fit that uses one loses its item.
+TRAINING_CALLBACKS = ("LearningRateScheduler", "EarlyStopping", "ReduceLROnPlateau",
+                      "TerminateOnNaN", "SwapEMAWeights")
+# Callbacks that only observe (logging, saving, the History fit returns): always allowed.
+OBSERVING_CALLBACKS = ("History", "CSVLogger", "ModelCheckpoint", "TensorBoard",
+                       "ProgbarLogger", "BaseLogger", "RemoteMonitor", "BackupAndRestore")
+# A custom callback may change training when its methods use one of these names.
+CALLBACK_TRAINING_NAMES = ("stop_training", "optimizer", "learning_rate", "lr", "set_weights",
+                           "load_weights", "assign", "assign_add", "assign_sub", "trainable",
+                           "trainable_weights", "trainable_variables", "compile", "fit",
+                           "train_on_batch", "kernel", "bias")
+
+# ---------------------------------------------------------------------------------------------
 # Grade-time training (trusted process): fixed seed, fixed subset, thresholds calibrated by
 # scripts/calibrate_thresholds.py (table in docs/calibration.md).
 # ---------------------------------------------------------------------------------------------

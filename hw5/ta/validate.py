@@ -7,8 +7,10 @@
 2. grade the solution notebook: it must get every autograded point (``spec.AUTO_POINTS``);
 3. grade the unmodified student template: it must score 0;
 4. grade one notebook per mutant of ``hw5.mutants.MUTANTS`` (the solution with one builder
-   replaced by a faulty one): each must lose points, and each item the mutant lists in ``fails``
-   must be marked failed.
+   replaced by a faulty one) and of ``NOTEBOOK_MUTANTS`` (training cells changed): each must lose
+   points, each item the mutant lists in ``fails`` must be marked failed and the feedback must
+   say what its ``expect`` lists; each of ``NOTEBOOK_SPELLINGS`` (honest training cells written
+   differently) must keep full marks.
 
 Gradings run in parallel (``--jobs``, default 2), each as its own ``python -m hw5 grade`` process,
 exactly as Gradescope runs it. Prints a table (what, expected, got, ok) and exits 1 on any
@@ -57,8 +59,9 @@ class Job:
 
     what: str
     notebook: Path
-    kind: str  # "solution", "template" or "mutant"
+    kind: str  # "solution", "template", "mutant" or "spelling" (full marks)
     fails: tuple = ()  # mutant: items that must be marked failed
+    expect: tuple = ()  # mutant: text the feedback must contain
 
 
 def register(sub) -> None:
@@ -184,7 +187,10 @@ def make_jobs(root: Path, mutant_names, work: Path) -> list[Job]:
         mutated = (apply_notebook_mutant(solution_nb, m) if name in NOTEBOOK_MUTANTS_BY_NAME
                    else apply_to_notebook(solution_nb, m.builder, m.source))
         nbformat.write(mutated, str(path))
-        jobs.append(Job(f"mutant {name}", path, "mutant", tuple(m.fails)))
+        spelling = name in NOTEBOOK_MUTANTS_BY_NAME and not m.fails
+        jobs.append(Job(f"{'spelling' if spelling else 'mutant'} {name}", path,
+                        "spelling" if spelling else "mutant", tuple(m.fails),
+                        tuple(m.expect) if name in NOTEBOOK_MUTANTS_BY_NAME else ()))
     return jobs
 
 
@@ -250,7 +256,7 @@ def judge(job: Job, results: dict) -> Row:
     got = f"{number(score)}/{number(full)}"
     if result.status != GRADED:
         got += f"; status {result.status}"
-    if job.kind == "solution":
+    if job.kind in ("solution", "spelling"):
         ok = score == full and result.status == GRADED
         if failed:
             got += f"; failed: {', '.join(failed)}"
@@ -262,12 +268,17 @@ def judge(job: Job, results: dict) -> Row:
         got += f"; failed: {', '.join(failed) or 'nothing'}"
         if missing:
             got += f"; NOT failed: {', '.join(missing)}"
+        feedback = "\n".join(str(t.get("output", "")) for t in results.get("tests", []))
+        unsaid = [text for text in job.expect if text not in feedback]
+        if unsaid:
+            ok = False
+            got += f"; feedback lacks: {'; '.join(unsaid)}"
     return Row(job.what, _expected(job), got, ok)
 
 
 def _expected(job: Job) -> str:
     full = number(spec.AUTO_POINTS)
-    if job.kind == "solution":
+    if job.kind in ("solution", "spelling"):
         return f"{full}/{full}"
     if job.kind == "template":
         return f"0/{full}"

@@ -66,7 +66,7 @@ class ModelFacts:
     weight_shapes: list | None = None
     """Shapes of the rebuilt model's weights, in order."""
     exported_weight_shapes: list | None = None
-    """What the student's kernel reported for the live model (schema 2), None when absent."""
+    """What the student's kernel reported for the live model (schema 3), None when absent."""
     compiled: bool = False
     optimizer: OptimizerFacts | None = None
     loss: str | None = None
@@ -103,7 +103,7 @@ class VariableFacts:
     error: str | None
     model: ModelFacts | None = None
     model_object: int | None = None
-    """Tracker id of the live model (schema 2): ties the variable to the fits made on it."""
+    """Tracker id of the live model (schema 3): ties the variable to the fits made on it."""
 
 
 @dataclass
@@ -115,7 +115,7 @@ class FactsBundle:
     answers: dict
     """The export's answers, as they are (``{"status", "value", "repr"}`` per variable)."""
     runs: RunFacts = field(default_factory=lambda: RunFacts(recorded=False))
-    """Fit calls, histories and data (export schema 2)."""
+    """Fit calls, histories and data (export schema 3)."""
     cache: dict = field(default_factory=dict, repr=False)
     """Item results computed once per export (``checks.run_item``)."""
 

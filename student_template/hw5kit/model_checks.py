@@ -35,7 +35,7 @@ def _close(a, b, rtol=0.0, atol=0.0) -> bool:
 @_never_raises
 def check_weight_shapes(facts, required=False) -> CheckResult:
     """The live model's weights (reported by the kernel) are those its config describes;
-    ``required``: an export of schema 2 must report them."""
+    ``required``: an export of schema 3 must report them."""
     exported, rebuilt = facts.exported_weight_shapes, facts.weight_shapes
     if exported is None and required:
         return CheckResult("weight_shapes", False, "the export does not report the model's "

@@ -24,7 +24,7 @@ _signal_signal = _signal.signal
 _dict_get = dict.get
 _MISSING = object()
 _DATA_NAMES = ("x_train", "y_train", "x_test", "y_test")
-_MAX_FIT_CALLS = 200
+_MAX_OTHER_FIT_CALLS = 50
 _QUIET = {_signal.SIGINT, _signal.SIGALRM}
 
 
@@ -114,8 +114,8 @@ class Checkpointer:
             "answers": self.answer_pieces(),
         }
         self.shrink(sections)
-        calls = [dict(c) for c in _STATE["fit_calls"][-_MAX_FIT_CALLS:]]
-        head = {"schema": 2, "checkpoint": {"seq": self.seq, "after_cell": _STATE["cell"],
+        calls = [dict(c) for c in self.kept_fit_calls()]
+        head = {"schema": 3, "checkpoint": {"seq": self.seq, "after_cell": _STATE["cell"],
                                             "spent_s": round(self.spent_s, 3)},
                 "fit_stand_in": fit_is_stand_in(self.keras, self.fit_stand_in),
                 "mnist_sizes": _STATE["mnist_sizes"]}
@@ -124,6 +124,24 @@ class Checkpointer:
             body = ",".join(dumps(name) + ":" + text for name, text in pieces.items())
             parts.append("," + dumps(section) + ":{" + body + "}")
         return "".join(parts) + "}"
+
+    def kept_fit_calls(self):
+        """Every call on a model the trained variables hold now or that made one of their
+        histories, and the last ``_MAX_OTHER_FIT_CALLS`` others: throwaway fits (an lr search)
+        never push the graded records out."""
+        graded = set()
+        for variable in self.spec.TRAINED_VARIABLES.values():
+            number = MODELS.id_of(_dict_get(self.ns, variable.model), create=False)
+            if number is not None:
+                graded.add(number)
+            history = _dict_get(self.ns, variable.history)
+            made_by = history_call(history) if history is not None else None
+            if made_by is not None:
+                graded.add(_STATE["fit_calls"][made_by - 1]["model_object"])
+        calls = _STATE["fit_calls"]
+        others = [c["call"] for c in calls if c["model_object"] not in graded]
+        keep = set(others[-_MAX_OTHER_FIT_CALLS:])
+        return [c for c in calls if c["model_object"] in graded or c["call"] in keep]
 
     def safe(self, make, fallback):
         try:
@@ -236,10 +254,31 @@ class Checkpointer:
                                   lambda exc: _error_entry("could not be read", exc))
         return out
 
+    def note_cut(self, name, value):
+        """When the cell that just ran rebound ``name`` to a slice (``x_train = x_train[:N]``),
+        remember where: the grading kernel's arrays are smaller than the student's, so a cut
+        of at least that many rows would not show in the row count. Forgotten on a new load."""
+        number = _ARRAYS.id_of(value)
+        seen = _STATE["data_objects"]
+        if seen.get(name) == number:
+            return
+        seen[name] = number
+        cells = dict(_STATE["cells"])
+        source = cells.get(_STATE["cell"])
+        # only a view counts: a slice in a branch that did not run leaves an array of its own
+        is_view = getattr(value, "base", None) is not None
+        cut = _slice_assigned(source, name) if source and is_view else None
+        if cut:
+            _STATE["cuts"][name] = f"cell {_STATE['cell'] + 1}: {cut}"
+
     def describe_array(self, name, value):
         array = _np.asarray(value)
         entry = {"status": "ok", "shape": [int(d) for d in array.shape],
                  "dtype": str(array.dtype), "min": None, "max": None, "one_hot": None}
+        sample = describe_array(value)
+        self.note_cut(name, value)
+        entry.update(digest=sample.get("digest"), object=sample.get("object"),
+                     strict_view=sample.get("strict_view"), cut=_STATE["cuts"].get(name))
         if array.size and array.dtype.kind in "biuf":
             entry["min"], entry["max"] = float(array.min()), float(array.max())
         if name.startswith("y"):
@@ -274,7 +313,7 @@ def install(cfg):
     import keras
 
     keras.utils.set_random_seed(int(cfg["seed"]))
-    stand_in = install_fit(keras)
+    stand_in = install_fit(keras, lambda: shell.user_ns)
     install_mnist(kit["mnist"])
     fd = _os.environ.pop(cfg["channel_env"], None)
     key_fd = _os.environ.pop(cfg["channel_env"] + "_KEY", None)

@@ -7,8 +7,8 @@ enforced from outside the kernel). It:
 - makes ``exit()`` / ``quit()`` no-ops and caps what one cell can print;
 - seeds Keras and points every MNIST loader at the small subset, recording how many images
   they returned (``mnist_sizes``);
-- replaces ``keras.Model.fit`` by a stand-in that trains nothing, records each call as the
-  student wrote it (``fit_calls``) and returns a NaN History tied to that call.
+- (fitrecord.py) replaces ``keras.Model.fit`` by a stand-in that trains nothing, records each
+  call as Keras reads it (``fit_calls``) and returns a NaN History tied to that call.
 """
 import builtins
 import importlib as _importlib
@@ -18,7 +18,8 @@ import sys as _sys
 import types as _types
 import weakref as _weakref
 
-_STATE = {"cell": None, "cells": [], "next": 0, "fit_calls": [], "mnist_sizes": None}
+_STATE = {"cell": None, "cells": [], "next": 0, "fit_calls": [], "mnist_sizes": None,
+          "cuts": {}, "data_objects": {}}
 _KIT = {}
 _MAX_HISTORY_EPOCHS = 1000
 
@@ -128,64 +129,7 @@ def _error_text(exc):
         return type(exc).__name__
 
 
-# --- fit stand-in ----------------------------------------------------------------------------
-def install_fit(keras):
-    original_fit = keras.Model.fit
-    if getattr(original_fit, "_hw5_wrapped", False):  # installed twice: keep the real one
-        original_fit = original_fit.__wrapped__
-    signature = _inspect.signature(original_fit)
-
-    def fit(self, *args, **kwargs):
-        # Trains nothing: the grader trains the exported configs itself, and a traced training
-        # graph costs ~50-80 MB per model. Records what the student asked for.
-        record = {"call": len(_STATE["fit_calls"]) + 1, "model_object": MODELS.id_of(self),
-                  "epochs": None, "initial_epoch": 0, "batch_size": None, "x_shape": None,
-                  "y_shape": None, "validation_data_shapes": None, "validation_split": None,
-                  "cell": _STATE["cell"], "error": None}
-        _STATE["fit_calls"].append(record)
-        try:
-            bound = signature.bind(self, *args, **kwargs)
-        except TypeError as exc:
-            record["error"] = _error_text(exc)
-            return original_fit(self, *args, **kwargs)  # Keras' own error message
-        bound.apply_defaults()
-        a = bound.arguments
-        try:
-            epochs, initial = int(a.get("epochs") or 0), int(a.get("initial_epoch") or 0)
-            record.update(epochs=epochs, initial_epoch=initial,
-                          batch_size=None if a.get("batch_size") is None
-                          else int(a["batch_size"]),
-                          x_shape=shape_of(a.get("x")), y_shape=shape_of(a.get("y")),
-                          validation_split=float(a.get("validation_split") or 0) or None)
-            val = a.get("validation_data")
-            if isinstance(val, (tuple, list)) and len(val) >= 2:
-                record["validation_data_shapes"] = [shape_of(val[0]), shape_of(val[1])]
-        except Exception as exc:
-            record["error"] = _error_text(exc)
-            return original_fit(*bound.args, **bound.kwargs)  # Keras' own error message
-        if not getattr(self, "compiled", False) or a.get("x") is None:
-            record["error"] = "the model is not compiled or no data was given"
-            return original_fit(*bound.args, **bound.kwargs)  # Keras' own error message
-        names = ["loss", *_metric_names(self)]
-        if a.get("validation_data") is not None or a.get("validation_split"):
-            names += [f"val_{n}" for n in names]
-        n_epochs = max(0, min(epochs - initial, _MAX_HISTORY_EPOCHS))
-        history = keras.callbacks.History()
-        history.set_model(self)
-        history.epoch = list(range(initial, initial + n_epochs))
-        history.params = {"epochs": epochs, "steps": 1, "verbose": 0}
-        history.history = {n: [_math.nan] * n_epochs for n in names}
-        self.history = history
-        _HISTORY_CALLS[id(history)] = (_weakref.ref(history), record["call"])
-        return history
-
-    fit._hw5_wrapped = True
-    fit.__wrapped__ = original_fit
-    fit.__doc__ = original_fit.__doc__
-    keras.Model.fit = fit
-    return fit
-
-
+# --- fit stand-in (fitrecord.py) ----------------------------------------------------------
 def fit_is_stand_in(keras, stand_in) -> bool:
     """keras.Model.fit, as Sequential and Functional models resolve it, is still ours."""
     try:
@@ -205,6 +149,7 @@ def install_mnist(private_mnist):
     def load_mnist(*args, **kwargs):
         (xtr, ytr), (xte, yte) = private_mnist.load_mnist(allow_download=False)
         _STATE["mnist_sizes"] = {"train": int(len(xtr)), "test": int(len(xte))}
+        _STATE["cuts"].clear()
         return (xtr, ytr), (xte, yte)
 
     def load_data(path="mnist.npz"):

@@ -14,8 +14,7 @@ shows in those models, and the given ``define_model`` costs the items of the mod
 it. ``learns_*`` fails whenever the architecture does (grade-time training needs the
 architecture asked for) and where grade-time training fails.
 
-``NOTEBOOK_MUTANTS`` change the solution notebook elsewhere than in a builder (how the models are
-trained); their checks read the fit records of export schema 2.
+Notebook-level mutants (how the models are trained) live in ``hw5.mutants.notebook``.
 
 Trusted side only (not shipped with hw5kit).
 """
@@ -330,65 +329,6 @@ EQUIVALENT_SPELLINGS = [
         "        layers.Flatten(),\n", "        layers.Flatten(),\n        layers.Dropout(0.0),\n"),
            ""),
 ]
-
-
-# ---------------------------------------------------------------------------------------------
-# Notebook-level mutants: how the models are trained (need the fit records of export schema 2)
-# ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class NotebookMutant:
-    """A change to the solution notebook's code cells outside the builders."""
-
-    name: str
-    fault: str
-    edits: tuple = ()
-    """(regex, replacement) pairs applied (``re.M``) to every code cell; each must match."""
-    append: str = ""
-    """Source of a code cell added at the end of the notebook ("" for none)."""
-    fails: tuple = ()
-    """Items (``spec.ITEMS`` ids) that must lose their points; every other item keeps them."""
-    expect: tuple = ()
-    """Substrings that must appear in the failing items' messages."""
-
-
-_ALL_TRAINED = tuple(spec.Item("variable", name, 0).id for name in spec.TRAINED_VARIABLES)
-
-NOTEBOOK_MUTANTS = [
-    NotebookMutant(
-        "refit_eta_large_one_epoch", "a later cell refits history_eta_large with epochs=1",
-        append=("history_eta_large = model_eta_large.fit(x_train, y_train, batch_size=BATCH_SIZE, "
-                "epochs=1, validation_data=(x_test, y_test))\n"),
-        fails=(spec.Item("variable", "model_eta_large", 0).id,),
-        expect=("history_eta_large comes from a fit with epochs=1",
-                f"{spec.EPOCHS + 1} epochs in all")),
-    NotebookMutant(
-        "epochs_hard_set_to_1", "the whole notebook trained with EPOCHS = 1",
-        edits=((r"^EPOCHS = .*$", "EPOCHS = 1"),),
-        fails=_ALL_TRAINED,
-        expect=(f"comes from a fit with epochs=1; train with epochs=EPOCHS ({spec.EPOCHS})",)),
-]
-NOTEBOOK_MUTANTS_BY_NAME = {m.name: m for m in NOTEBOOK_MUTANTS}
-
-
-def apply_notebook_mutant(nb, mutant: NotebookMutant):
-    """A copy of notebook ``nb`` (nbformat node) changed as ``mutant`` says."""
-    import copy
-    import re
-
-    import nbformat
-
-    nb = copy.deepcopy(nb)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    for pattern, replacement in mutant.edits:
-        hits = 0
-        for cell in code:
-            cell.source, n = re.subn(pattern, replacement, cell.source, flags=re.M)
-            hits += n
-        if not hits:
-            raise ValueError(f"{mutant.name}: {pattern!r} matches no code cell")
-    if mutant.append:
-        nb.cells.append(nbformat.v4.new_code_cell(mutant.append))
-    return nb
 
 
 def apply_to_notebook(nb, builder: str, source: str):
