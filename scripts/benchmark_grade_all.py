@@ -4,7 +4,7 @@
     python scripts/benchmark_grade_all.py --submissions 10 20   # on a busy machine
 
 The batch is a folder of notebooks, cycling through a class-like mix: per 10 submissions, 5
-copies of the solution, 1 template (nothing answered) and 4 mutants (hw5/mutants.py: faulty
+copies of the solution, 1 template (nothing answered) and 4 mutants (hw5/mutants/: faulty
 builders, correct builders spelled differently, notebook-level mutants), in a fixed order. It
 runs `hw5 grade-all FOLDER -o OUT --workers W` as a user would (fresh OUT each run) and prints wall
 seconds and the CPU-seconds of the whole process tree (getrusage children: grade-all, its
