@@ -22,7 +22,7 @@ from hw5.kit import spec
 from hw5.submissions import UnreadableNotebook, cell_source, read_notebook
 from hw5.text import points_text
 
-from .exports import ExportError, Submission, open_export
+from .exports import ExportError, Submission, add_export_arguments, open_export
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_ANSWER = "(no answer)"
@@ -35,10 +35,7 @@ MANUAL_QUESTIONS = tuple(q for q in spec.QUESTIONS if q.kind == spec.MANUAL)
 def register(sub) -> None:
     p = sub.add_parser("export-written", help="collect the written answers of a Gradescope export "
                                               "into one Markdown file per manually graded question")
-    p.add_argument("export", help="Gradescope 'Export Submissions' zip or folder, or a folder "
-                                  "of .ipynb files")
-    p.add_argument("-o", "--output", required=True, metavar="OUTDIR",
-                   help="folder for <question id>.md")
+    add_export_arguments(p, "folder for <question id>.md")
     p.add_argument("--pdf", action="store_true",
                    help="also one PDF per submission for Gradescope (OUTDIR/pdf/<id>.pdf, same "
                         "pages per question), the template OUTDIR/outline.pdf, overflow.csv and "

@@ -88,6 +88,13 @@ class Submission:
 # ---------------------------------------------------------------------------------------------
 # Opening: zip or folder
 # ---------------------------------------------------------------------------------------------
+def add_export_arguments(parser, output_help: str) -> None:
+    """The EXPORT and -o/--output arguments every TA verb over an export takes."""
+    parser.add_argument("export", help="Gradescope 'Export Submissions' zip or folder, or a "
+                                       "folder of .ipynb files")
+    parser.add_argument("-o", "--output", required=True, metavar="OUTDIR", help=output_help)
+
+
 @contextlib.contextmanager
 def open_export(path):
     """Yield the submissions of the export at `path` (zip or folder). A zip is extracted to a

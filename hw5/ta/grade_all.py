@@ -36,7 +36,7 @@ from hw5.kit import spec
 from hw5.text import number, score_text, shorten, table
 
 from . import summary as class_summary
-from .exports import ExportError, Submission, open_export
+from .exports import ExportError, Submission, add_export_arguments, open_export
 from .similarity import SIMILARITY_HTML, add_reference_argument
 
 RESULTS_DIR = "results"
@@ -77,10 +77,7 @@ class Row:
 def register(sub) -> None:
     p = sub.add_parser("grade-all", help="grade every submission of a Gradescope export (zip or "
                                          "folder) or a folder of notebooks, in parallel")
-    p.add_argument("export", help="Gradescope 'Export Submissions' zip or folder, or a folder "
-                                  "of .ipynb files")
-    p.add_argument("-o", "--output", required=True, metavar="OUTDIR",
-                   help="folder for results/, feedback/, grades.csv, the plots and reports")
+    add_export_arguments(p, "folder for results/, feedback/, grades.csv, the plots and reports")
     p.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
                    help=f"submissions graded at once (default {DEFAULT_WORKERS})")
     p.add_argument("--force", action="store_true",

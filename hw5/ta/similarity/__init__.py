@@ -9,7 +9,7 @@ from pathlib import Path
 
 from hw5.kit import spec
 
-from ..exports import ExportError, open_export
+from ..exports import ExportError, add_export_arguments, open_export
 from .compare import compare_all
 from .extract import Boilerplate, student_work
 from .report import is_flagged, write_csv, write_html
@@ -28,10 +28,7 @@ THRESHOLD = {"code": 0.5, "prose": 0.5}
 def register(sub) -> None:
     p = sub.add_parser("similarity", help="rank the pairs of submissions whose student-written "
                                           "code or answers look alike (HTML report)")
-    p.add_argument("export", help="Gradescope 'Export Submissions' zip or folder, or a folder "
-                                  "of .ipynb files")
-    p.add_argument("-o", "--output", required=True, metavar="OUTDIR",
-                   help=f"folder for {SIMILARITY_HTML} and {SIMILARITY_CSV}")
+    add_export_arguments(p, f"folder for {SIMILARITY_HTML} and {SIMILARITY_CSV}")
     add_reference_argument(p)
     p.set_defaults(func=similarity_command)
 
