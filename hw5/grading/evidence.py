@@ -25,7 +25,7 @@ _BREAKS = re.compile(r"[\r\n\x08]+")
 _EPOCH = re.compile(r"^Epoch (\d+)/(\d+)\s*$")
 _STEP = re.compile(r"^(\d+)/(\d+)(?!\d)")  # Keras' progress: "1875/1875 ━━━ 5s 3ms/step - ..."
 _VALIDATION = " - val_"
-_TODO = re.compile(r"^\s*#\s*(TODO\s*\d+)", re.IGNORECASE)
+_TODO = re.compile(spec.TODO_CELL_PATTERN, re.IGNORECASE)
 
 
 @dataclass

@@ -11,6 +11,7 @@ import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hw5.kit import spec
 from hw5.submissions import UnreadableNotebook, read_notebook
 
 
@@ -42,7 +43,7 @@ _CLEAR_OUTPUTS_HINT = ("In Jupyter use Kernel → Restart Kernel and Clear All O
 # Line magics that run a shell or install packages (`%matplotlib` and the like still run).
 _SHELL_MAGICS = frozenset({"pip", "conda", "mamba", "micromamba", "uv", "sx", "system", "sc"})
 _ASSIGN_TARGET_TOKENS = frozenset({",", ".", "[", "]", "(", ")", "*", ":"})
-_TODO_LABEL = re.compile(r"^\s*#\s*(TODO\s*\d+)\b", re.IGNORECASE)
+_TODO_LABEL = re.compile(spec.TODO_CELL_PATTERN, re.IGNORECASE)
 # Cell magics that run the whole cell in a shell or another interpreter.
 _SHELL_CELL = re.compile(
     r"^\s*%%(?:!|sh|bash|zsh|script|system|sx|perl|ruby|pip|conda|python2|python3|pypy)(?:\s|$)")
