@@ -15,6 +15,7 @@ import pytest
 
 from hw5 import settings
 from hw5.kit import spec
+from hw5.kit.analyse_runs import EXPORT_SCHEMA
 from hw5.sandbox.channel import END, MAGIC
 from hw5.sandbox import GRADED, KERNEL_DIED, MEMORY, NOTEBOOK_TIMEOUT, Limits, run_submission
 from hw5.sandbox.limits import MB, for_container
@@ -38,7 +39,7 @@ def solution_plus(tmp_path: Path, *cells: str) -> Path:
 
 def assert_complete(export: dict, lost_builders=()):
     """Every builder, trained variable, history and answer of the solution is in the export."""
-    assert export["schema"] == 2 and export["fit_stand_in"] is True
+    assert export["schema"] == EXPORT_SCHEMA and export["fit_stand_in"] is True
     for name, entry in export["builders"].items():
         assert entry["status"] == ("error" if name in lost_builders else "ok"), (name, entry)
     for name, variable in spec.TRAINED_VARIABLES.items():
@@ -47,9 +48,11 @@ def assert_complete(export: dict, lost_builders=()):
         assert entry["model"]["class_module"].startswith("keras.")
         history = export["histories"][variable.history]
         assert history["status"] == "ok" and isinstance(history["fit_call"], int), history
-        call = export["fit_calls"][history["fit_call"] - 1]
+        call = next(c for c in export["fit_calls"] if c["call"] == history["fit_call"])
         assert call["model_object"] == entry["model_object"]  # that very model's fit
-        assert call["epochs"] == spec.EPOCHS and call["batch_size"] == spec.BATCH_SIZE
+        arguments = call["arguments"]
+        assert arguments["epochs"] == spec.EPOCHS and arguments["batch_size"] == spec.BATCH_SIZE
+        assert call["x"]["relation"] == "same", call["x"]  # the notebook's own x_train
     assert export["answers"]["p1_1"]["value"] is not None
     assert export["answers"]["p3_output"]["status"] == "ok"
     assert export["data"]["y_train"]["one_hot"] is True
