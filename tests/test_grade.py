@@ -12,14 +12,14 @@ from hw5.kit import spec
 pytestmark = pytest.mark.slow
 
 
-def test_solution_gets_full_marks_identically_three_times(tmp_path, repo, grading):
+def test_solution_gets_full_marks_identically_twice(tmp_path, repo, grading):
     nb = repo.solution()
     runs = []
-    for name in ("hw5.ipynb", "my submission (1).ipynb", "Ünïcode name.ipynb"):
+    for name in ("hw5.ipynb", "my Ünïcode submission (1).ipynb"):
         results = grading.grade(grading.write_nb(nb, tmp_path / name), tmp_path / f"{name}.json")
         assert grading.scores(results) == grading.full_scores(), results["tests"]
         runs.append([(t["name"], t["score"], t["output"]) for t in results["tests"]])
-    assert runs[0] == runs[1] == runs[2]
+    assert runs[0] == runs[1]
     assert results["score"] == spec.AUTO_POINTS
     assert results["extra_data"]["hw5"]["status"] == "graded"
     assert "autograded total" in results["_stdout"]  # the readable table
