@@ -171,7 +171,8 @@ def table(runs: dict, meta: dict) -> str:
     ]
     for name, run in runs.items():
         tv = spec.TRAINED_VARIABLES[name]
-        settings = f"learning rate {number(tv.learning_rate)}" + (
+        settings = ("" if tv.optimizer.class_name == "SGD" else f"{tv.optimizer.class_name}, ") \
+            + f"learning rate {number(tv.learning_rate)}" + (
             f", momentum {number(tv.momentum)}" if tv.momentum else "")
         h = run["history"]
         counts = run["predicted_counts"]

@@ -79,12 +79,7 @@ def model_for(variable, builders):
     """``variable``'s model as the notebook makes it, from ``builders`` (name -> function)."""
     from hw5.kit.items import builder_of
 
-    tv = spec.TRAINED_VARIABLES[variable]
-    fn = builders[builder_of(variable)]
-    args = {"learning_rate": tv.learning_rate}
-    if tv.momentum:
-        args["momentum"] = tv.momentum
-    return fn(**args)
+    return builders[builder_of(variable)](**spec.TRAINED_VARIABLES[variable].builder_args())
 
 
 def reference_namespace(builders=None):

@@ -35,7 +35,7 @@ def test_the_shipped_spec_has_no_problems():
 
 
 def test_a_trained_variable_without_a_reference_run():
-    adam = spec.TrainedVariable("model_adam", "history_adam", "baseline", 0.001, 0.0)
+    adam = spec.TrainedVariable("model_adam", "history_adam", "define_model", spec.sgd(0.001))
     found = spec_problems.problems(variant(
         TRAINED_VARIABLES={**spec.TRAINED_VARIABLES, "model_adam": adam}))
     assert found == ["trained variable model_adam has no measured reference run: run "

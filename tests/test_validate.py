@@ -31,8 +31,8 @@ def _results(failed=(), status=GRADED):
 def test_judge_flags_every_surprise(tmp_path):
     sol = validate.Job("solution", tmp_path, "solution")
     tpl = validate.Job("template", tmp_path, "template")
-    m = mutants.MUTANTS_BY_NAME["adam"]
-    mut = validate.Job("mutant adam", tmp_path, "mutant", m.fails)
+    m = mutants.MUTANTS_BY_NAME["wrong_optimizer_define_model_with_momentum"]
+    mut = validate.Job("mutant wrong_optimizer", tmp_path, "mutant", m.fails)
     assert validate.judge(sol, _results()).ok
     row = validate.judge(sol, _results(["variable_model_eta_large"]))
     assert not row.ok and "failed: variable_model_eta_large" in row.got

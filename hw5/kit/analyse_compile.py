@@ -35,6 +35,9 @@ class OptimizerFacts:
     """Class name of a learning-rate schedule, when one was passed."""
     extras: dict = field(default_factory=dict)
     """Settings of ``OPTIMIZER_NEUTRAL`` that are not neutral (e.g. ``{"weight_decay": 0.01}``)."""
+    settings: dict = field(default_factory=dict)
+    """Every number or flag of the config (``beta_1``, ``epsilon``, ...), for settings a spec asks
+    for beyond the learning rate, momentum and nesterov."""
 
 
 def snake(name: str) -> str:
@@ -122,5 +125,8 @@ def optimizer_facts(serialized) -> OptimizerFacts | None:
     nesterov = cfg.get("nesterov") if "nesterov" in cfg else None
     extras = {key: cfg[key] for key, neutral in OPTIMIZER_NEUTRAL.items()
               if key in cfg and cfg[key] not in neutral}
+    settings = {key: value for key, value in cfg.items()
+                if isinstance(value, (bool, int, float)) and not isinstance(value, dict)}
     return OptimizerFacts(str(serialized.get("class_name")), as_float(lr), as_float(momentum),
-                          None if nesterov is None else bool(nesterov), schedule, extras)
+                          None if nesterov is None else bool(nesterov), schedule, extras,
+                          settings)

@@ -104,7 +104,6 @@ TWO_CONV_LAYERS = (
 ARCHITECTURES = {"baseline": BASELINE_LAYERS, "two_conv": TWO_CONV_LAYERS}
 TOTAL_PARAMS = {name: sum(l.params for l in layers) for name, layers in ARCHITECTURES.items()}
 
-OPTIMIZER = "SGD"
 LOSS = "categorical_crossentropy"
 METRIC = "accuracy"
 LR_RTOL = 1e-5  # Keras 3 stores the learning rate as float32
@@ -112,8 +111,29 @@ MOMENTUM_ATOL = 1e-6
 
 
 # ---------------------------------------------------------------------------------------------
-# What the student builds, and how the grader probes it
+# Optimizers, what the student builds, and how the grader probes it
 # ---------------------------------------------------------------------------------------------
+# In a builder's OptimizerSpec: this setting is the builder's argument of the same name.
+ARGUMENT = "<argument>"
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """The optimizer asked for: its Keras class (``keras.optimizers.<class_name>``) and the
+    settings checked, e.g. ``OptimizerSpec("Adam", {"learning_rate": 0.001})``. A setting's value
+    is what the optimizer must hold; ``ARGUMENT`` (builders only) means the builder's parameter of
+    that name must reach the optimizer. ``nesterov`` defaults to False; no other setting may
+    change how the model trains (``analyse_compile.OPTIMIZER_NEUTRAL``)."""
+
+    class_name: str
+    settings: dict = field(default_factory=dict, hash=False)
+
+    def usage(self) -> str:
+        """How a student writes it: ``SGD(learning_rate=..., momentum=...)``."""
+        args = ", ".join(f"{k}=..." for k in self.settings if k != "nesterov")
+        return f"{self.class_name}({args})"
+
+
 @dataclass(frozen=True)
 class Builder:
     """A student-facing function returning a compiled model."""
@@ -125,6 +145,7 @@ class Builder:
     probes: tuple
     # Argument set used for the grade-time training check.
     train_args: dict
+    optimizer: OptimizerSpec = OptimizerSpec("SGD", {"learning_rate": ARGUMENT, "momentum": 0.0})
 
 
 BUILDERS = {
@@ -138,6 +159,7 @@ BUILDERS = {
         probes=({"learning_rate": 0.01, "momentum": 0.9}, {"learning_rate": 0.37, "momentum": 0.0},
                 {"learning_rate": 0.05, "momentum": 0.5}),
         train_args={"learning_rate": 0.01, "momentum": 0.9},
+        optimizer=OptimizerSpec("SGD", {"learning_rate": ARGUMENT, "momentum": ARGUMENT}),
     ),
     "define_model_2_conv": Builder(
         "define_model_2_conv", "two_conv", ("learning_rate",),
@@ -154,22 +176,46 @@ GIVEN_BUILDERS = ("define_model",)
 
 @dataclass(frozen=True)
 class TrainedVariable:
-    """A `model_*` / `history_*` pair the notebook trains."""
+    """A `model_*` / `history_*` pair the notebook trains: the model a builder returns, compiled
+    with ``optimizer``."""
 
     model: str
     history: str
-    architecture: str
-    learning_rate: float
-    momentum: float  # 0.0 = plain SGD
+    builder: str  # a key of BUILDERS
+    optimizer: OptimizerSpec
+
+    @property
+    def architecture(self) -> str:
+        return BUILDERS[self.builder].architecture
+
+    @property
+    def learning_rate(self):
+        return self.optimizer.settings.get("learning_rate")
+
+    @property
+    def momentum(self) -> float:
+        return self.optimizer.settings.get("momentum", 0.0)
+
+    def builder_args(self) -> dict:
+        """The arguments the notebook calls its builder with: the settings the builder's optimizer
+        takes from its parameters (``define_model_with_momentum(learning_rate=0.01,
+        momentum=0.9)``)."""
+        return {p: self.optimizer.settings[p] for p in BUILDERS[self.builder].params
+                if p in self.optimizer.settings}
 
 
-TRAINED_VARIABLES = {
-    "model": TrainedVariable("model", "history", "baseline", 0.01, 0.0),
-    "model_eta_large": TrainedVariable("model_eta_large", "history_eta_large", "baseline", 1.0, 0.0),
-    "model_eta_small": TrainedVariable("model_eta_small", "history_eta_small", "baseline", 1e-5, 0.0),
-    "model_momentum": TrainedVariable("model_momentum", "history_momentum", "baseline", 0.01, 0.9),
-    "model_2_layer": TrainedVariable("model_2_layer", "history_2_layer", "two_conv", 0.01, 0.0),
-}
+def sgd(learning_rate, momentum=0.0) -> OptimizerSpec:
+    return OptimizerSpec("SGD", {"learning_rate": learning_rate, "momentum": momentum})
+
+
+TRAINED_VARIABLES = {tv.model: tv for tv in (
+    TrainedVariable("model", "history", "define_model", sgd(0.01)),
+    TrainedVariable("model_eta_large", "history_eta_large", "define_model", sgd(1.0)),
+    TrainedVariable("model_eta_small", "history_eta_small", "define_model", sgd(1e-5)),
+    TrainedVariable("model_momentum", "history_momentum", "define_model_with_momentum",
+                    sgd(0.01, momentum=0.9)),
+    TrainedVariable("model_2_layer", "history_2_layer", "define_model_2_conv", sgd(0.01)),
+)}
 
 # Reference results: the solution notebook run for the full EPOCHS, measured by
 # scripts/reference_results.py (table in docs/reference_results.md). The notebook's report(), the

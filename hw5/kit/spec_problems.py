@@ -133,6 +133,10 @@ def _builder_problems(spec) -> list:
             if len(b.probes) >= 2 and len({repr(args.get(p)) for args in b.probes}) < 2:
                 out.append(f"{where}: every probe passes the same {p}: make two probes differ "
                            f"in {p}, so that a builder ignoring it shows")
+        for setting, value in b.optimizer.settings.items():
+            if value == spec.ARGUMENT and setting not in params:
+                out.append(f"{where}'s optimizer takes {setting} from an argument, but {setting} "
+                           f"is not one of its parameters: add it to params or give a value")
         if name in trained and name not in spec.ACCURACY_THRESHOLDS:
             out.append(f"{where} is trained by the grader but has no ACCURACY_THRESHOLDS entry: "
                        "calibrate one with scripts/calibrate_thresholds.py")
@@ -149,10 +153,12 @@ def _trained_variable_problems(spec) -> list:
         if tv.model != name:
             out.append(f"TRAINED_VARIABLES[{name!r}] is named {tv.model!r}: use the same name "
                        "for both")
-        if tv.architecture not in spec.ARCHITECTURES:
-            out.append(f"trained variable {name} uses architecture {tv.architecture!r}, which "
-                       f"ARCHITECTURES does not define: add it or use one of "
-                       f"{', '.join(spec.ARCHITECTURES)}")
+        builder = spec.BUILDERS.get(tv.builder)
+        if builder is None:
+            out.append(f"trained variable {name} is built with {tv.builder}, which BUILDERS does "
+                       f"not define: add it or use one of {', '.join(spec.BUILDERS)}")
+        else:
+            out += _optimizer_mismatch(spec, name, tv.optimizer, builder)
         if name not in spec.REFERENCE_RUNS:
             out.append(f"trained variable {name} has no measured reference run: "
                        f"{_REFERENCE_SCRIPT}")
@@ -160,6 +166,25 @@ def _trained_variable_problems(spec) -> list:
         if name not in spec.TRAINED_VARIABLES:
             out.append(f"the reference runs include {name}, which is not a trained variable: "
                        f"{_REFERENCE_SCRIPT} again")
+    return out
+
+
+def _optimizer_mismatch(spec, name, optimizer, builder) -> list:
+    """What in a trained variable's optimizer its builder cannot give."""
+    where = f"trained variable {name}"
+    expected = builder.optimizer
+    if optimizer.class_name != expected.class_name:
+        return [f"{where} expects optimizer {optimizer.class_name}, but its builder "
+                f"{builder.name} compiles with {expected.class_name}: build it with a builder "
+                f"of {optimizer.class_name} (add one to BUILDERS) or fix its optimizer"]
+    out = []
+    for setting, value in expected.settings.items():
+        if value == spec.ARGUMENT and setting not in optimizer.settings:
+            out.append(f"{where} gives no {setting}, an argument of {builder.name}: add "
+                       f"{setting} to its optimizer settings")
+        elif value != spec.ARGUMENT and optimizer.settings.get(setting, value) != value:
+            out.append(f"{where} expects {setting} {optimizer.settings[setting]}, but "
+                       f"{builder.name} always uses {value}: fix one of them")
     return out
 
 

@@ -71,18 +71,26 @@ _DEFAULTS = dict(
     conv2='layers.Conv2D(64, (3, 3), activation="relu")',
     pool2="layers.MaxPooling2D((2, 2))",
 )
-_SGD = "keras.optimizers.SGD(learning_rate=learning_rate)"
-_SGD_M = "keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum)"
-_PARAMS = {"define_model": "learning_rate",
-           "define_model_with_momentum": "learning_rate, momentum",
-           "define_model_2_conv": "learning_rate"}
+# Optimizer classes a wrong-optimizer mutant picks from: the first that is not the expected one.
+OTHER_OPTIMIZERS = ("Adam", "RMSprop", "SGD")
+
+
+def optimizer_source(optimizer: spec.OptimizerSpec, class_name=None, **changes) -> str:
+    """The source of ``optimizer`` (a builder's ``spec.OptimizerSpec``) in a builder:
+    ``keras.optimizers.SGD(learning_rate=learning_rate, momentum=0.0)``; ``changes`` replace a
+    setting's source (None leaves it out)."""
+    args = {k: k if v == spec.ARGUMENT else repr(v) for k, v in optimizer.settings.items()}
+    args.update(changes)
+    text = ", ".join(f"{k}={v}" for k, v in args.items() if v is not None)
+    return f"keras.optimizers.{class_name or optimizer.class_name}({text})"
 
 
 def _source(builder: str, **changes) -> str:
-    fields = dict(_DEFAULTS, name=builder, params=_PARAMS[builder],
-                  optimizer=_SGD_M if "momentum" in spec.BUILDERS[builder].params else _SGD)
+    bspec = spec.BUILDERS[builder]
+    fields = dict(_DEFAULTS, name=builder, params=", ".join(bspec.params),
+                  optimizer=optimizer_source(bspec.optimizer))
     fields.update(changes)
-    template = _TWO_CONV if spec.BUILDERS[builder].architecture == "two_conv" else _BASELINE
+    template = _TWO_CONV if bspec.architecture == "two_conv" else _BASELINE
     return template.format(**fields)
 
 
@@ -157,13 +165,12 @@ MUTANTS = [
     Mutant("no_softmax", _M, _source(_M, out="layers.Dense(10)"),
            "output layer without softmax", _ARCH_M,
            ("activation 'softmax', found none (linear)",)),
-    Mutant("adam", _M, _source(_M, optimizer="keras.optimizers.Adam(learning_rate=learning_rate)"),
-           "Adam instead of SGD", _items(_M, "optimizer") + _trained(_M), ("expected optimizer SGD, found Adam",)),
     Mutant("lr_ignored", _M,
            _source(_M, optimizer="keras.optimizers.SGD(learning_rate=0.01, momentum=momentum)"),
            "learning rate hard-coded to 0.01", _items(_M, "optimizer"),
            ("learning_rate: you passed 0.37 but the optimizer uses 0.01",)),
-    Mutant("momentum_ignored", _M, _source(_M, optimizer=_SGD),
+    Mutant("momentum_ignored", _M,
+           _source(_M, optimizer=optimizer_source(spec.BUILDERS[_M].optimizer, momentum=None)),
            "momentum argument never reaches SGD", _items(_M, "optimizer") + _trained(_M),
            ("momentum: you passed 0.9 but the optimizer uses 0",)),
     Mutant("momentum_hardcoded", _M,
@@ -238,6 +245,24 @@ MUTANTS = [
            "momentum 0.9 added to a plain-SGD builder", _items(_C, "optimizer") + _trained(_C),
            ("found momentum=0.9", "momentum: expected 0 for model_2_layer, found 0.9")),
 ]
+
+
+def wrong_optimizer(builder: str) -> Mutant:
+    """``builder`` compiling with another optimizer class than its spec asks for (``Adam``
+    instead of ``SGD``, ``RMSprop`` instead of ``Adam``): loses the builder's optimizer item and
+    the models the notebook builds with it."""
+    expected = spec.BUILDERS[builder].optimizer.class_name
+    other = next(c for c in OTHER_OPTIMIZERS if c != expected)
+    lr = "learning_rate=learning_rate" if "learning_rate" in spec.BUILDERS[builder].params else ""
+    return Mutant(f"wrong_optimizer_{builder}", builder,
+                  _source(builder, optimizer=f"keras.optimizers.{other}({lr})"),
+                  f"{other} instead of {expected}", _items(builder, "optimizer") + _trained(builder),
+                  (f"expected optimizer {expected}, found {other}",))
+
+
+# One per builder whose optimizer is scored.
+MUTANTS += [wrong_optimizer(name) for name in spec.BUILDERS
+            if spec.Item("optimizer", name, 0).id in spec.ITEMS]
 MUTANTS_BY_NAME = {m.name: m for m in MUTANTS}
 
 _FUNCTIONAL_M = _HEAD + """

@@ -37,7 +37,8 @@ from hw5.kit import spec, spec_problems
 from hw5.text import number, table as text_table
 
 # One mutant per kind of fault: architecture, optimizer, grade-time training, the second builder.
-QUICK_MUTANTS = ("filters_16", "adam", "frozen", "two_conv_32", "refit_eta_large_one_epoch")
+QUICK_MUTANTS = ("filters_16", "wrong_optimizer_define_model_with_momentum", "frozen",
+                 "two_conv_32", "refit_eta_large_one_epoch")
 DEFAULT_JOBS = 2
 GRADE_TIMEOUT_S = 900
 _IGNORED_PARTS = {"__pycache__", ".ipynb_checkpoints"}

@@ -42,11 +42,8 @@ def _unique(results) -> list:
 
 
 def builder_of(variable: str) -> str:
-    """The builder the notebook makes ``variable``'s model with."""
-    tv = spec.TRAINED_VARIABLES[variable]
-    return next(name for name, b in spec.BUILDERS.items()
-                if b.architecture == tv.architecture
-                and ("momentum" in b.params) == bool(tv.momentum))
+    """The builder the notebook makes ``variable``'s model with (``spec.TrainedVariable``)."""
+    return spec.TRAINED_VARIABLES[variable].builder
 
 
 # ---------------------------------------------------------------------------------------------
@@ -70,13 +67,8 @@ def builder_items(builder) -> dict:
     compiled = C.check_builder_compiled(builder)
     optimizer = pre + [compiled]
     if compiled.passed:
-        optimizer.append(C.check_optimizer_class(first))
-        if "learning_rate" in bspec.params:
-            optimizer.append(C.check_learning_rate_honoured(builder))
-        optimizer.append(C.check_momentum_honoured(builder) if "momentum" in bspec.params
-                         else C.check_no_momentum(builder))
-        optimizer += [C.check_builder_nesterov(builder), C.check_optimizer_extras(first),
-                      C.check_loss(first), C.check_metrics(first)]
+        optimizer += C.builder_optimizer_checks(builder, bspec.optimizer)
+        optimizer += [C.check_loss(first), C.check_metrics(first)]
 
     learns = pre + [compiled] + C.training_checks(first)
     if item_passed(architecture):
@@ -130,12 +122,8 @@ def _compile_results(facts, tv, name) -> list:
     compiled = C.check_compiled(facts)
     results = [compiled]
     if compiled.passed:
-        results.append(C.check_optimizer_class(facts))
-        if facts.optimizer and facts.optimizer.class_name == spec.OPTIMIZER:
-            results.append(C.check_learning_rate_value(facts, tv.learning_rate, name))
-            results.append(C.check_momentum_value(facts, tv.momentum, name))
-        results += [C.check_nesterov(facts, name), C.check_optimizer_extras(facts),
-                    C.check_loss(facts), C.check_metrics(facts)]
+        results += C.optimizer_checks(facts, tv.optimizer, name)
+        results += [C.check_loss(facts), C.check_metrics(facts)]
     return results
 
 
@@ -237,10 +225,12 @@ def _model_text(facts, layers) -> str:
     return f"{len(layers)} layers as asked, {C._n(facts.total_params)} parameters"
 
 
-def _optimizer_text(facts) -> str:
+def _optimizer_text(facts, expected) -> str:
     opt = facts.optimizer
-    momentum = C._n(opt.momentum or 0.0)
-    return f"{opt.class_name} lr {C._n(opt.learning_rate)}, momentum {momentum}"
+    text = f"{opt.class_name} lr {C._n(opt.learning_rate)}"
+    if "momentum" in expected.settings:
+        text += f", momentum {C._n(opt.momentum or 0.0)}"
+    return text
 
 
 def _fit_text(runs, variable) -> str:
@@ -262,7 +252,7 @@ def summary(item, bundle) -> str:
             tv = spec.TRAINED_VARIABLES[item.target]
             facts = variable.model
             return (f"{_model_text(facts, spec.ARCHITECTURES[tv.architecture])}, "
-                    f"{_optimizer_text(facts)}, {_loss_text(facts.loss)}, "
+                    f"{_optimizer_text(facts, tv.optimizer)}, {_loss_text(facts.loss)}, "
                     f"{_fit_text(bundle.runs, variable)}")
         if item.kind in BUILDER_KINDS:
             bspec = spec.BUILDERS[item.target]
@@ -271,9 +261,11 @@ def summary(item, bundle) -> str:
                 return (f"{_model_text(facts, spec.ARCHITECTURES[bspec.architecture])}: "
                         + " → ".join(l.describe() for l in spec.ARCHITECTURES[bspec.architecture]))
             if item.kind == "optimizer":
-                args = " and ".join(bspec.params) + (" arguments" if len(bspec.params) > 1
-                                                     else " argument")
-                extra = "" if "momentum" in bspec.params else ", momentum 0"
+                settings = bspec.optimizer.settings
+                passed = [k for k, v in settings.items() if v == spec.ARGUMENT]
+                args = " and ".join(passed) + (" arguments" if len(passed) > 1 else " argument")
+                extra = "".join(f", {k} {C._n(v)}" for k, v in settings.items()
+                                if v != spec.ARGUMENT)
                 return (f"{facts.optimizer.class_name} with the {args} of every call{extra}, "
                         f"{_loss_text(facts.loss)}, metrics include {spec.METRIC}")
             return "compiled, every layer trainable, random initial kernels, architecture as asked"

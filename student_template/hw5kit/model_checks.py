@@ -65,7 +65,8 @@ def check_compiled(facts) -> CheckResult:
 
 
 @_never_raises
-def check_optimizer_class(facts, expected=spec.OPTIMIZER) -> CheckResult:
+def check_optimizer_class(facts, expected: str) -> CheckResult:
+    """The optimizer's Keras class is ``expected`` (``spec.OptimizerSpec.class_name``)."""
     found = facts.optimizer.class_name if facts.optimizer else None
     if found == expected:
         return CheckResult("optimizer", True, f"optimizer {expected}", expected, found)
@@ -76,25 +77,34 @@ def check_optimizer_class(facts, expected=spec.OPTIMIZER) -> CheckResult:
 
 
 @_never_raises
-def check_nesterov(facts, where="the model") -> CheckResult:
+def check_nesterov(facts, expected: spec.OptimizerSpec, where="the model") -> CheckResult:
+    """Nesterov momentum exactly when ``expected`` asks for it (``nesterov: True``)."""
+    wanted = bool(expected.settings.get("nesterov", False))
     found = bool(facts.optimizer.nesterov) if facts.optimizer else False
-    if not found:
-        return CheckResult("nesterov", True, "no Nesterov momentum", "False", "False")
+    if found == wanted:
+        return CheckResult("nesterov", True, "Nesterov momentum" if wanted else
+                           "no Nesterov momentum", str(wanted), str(found))
+    if wanted:
+        return CheckResult("nesterov", False,
+                           f"nesterov: expected Nesterov momentum for {where}, found "
+                           f"nesterov=False: write {expected.class_name}(..., nesterov=True)",
+                           "True", "False")
     return CheckResult("nesterov", False,
                        f"nesterov: expected plain momentum for {where}, found nesterov=True: "
-                       f"leave nesterov out of {spec.OPTIMIZER}(...)", "False", "True")
+                       f"leave nesterov out of {expected.class_name}(...)", "False", "True")
 
 
 @_never_raises
-def check_optimizer_extras(facts) -> CheckResult:
-    extras = dict(facts.optimizer.extras) if facts.optimizer else {}
+def check_optimizer_extras(facts, expected: spec.OptimizerSpec) -> CheckResult:
+    """No setting that changes training beyond those ``expected`` lists."""
+    extras = {k: v for k, v in (facts.optimizer.extras if facts.optimizer else {}).items()
+              if k not in expected.settings}
     if not extras:
         return CheckResult("optimizer_settings", True, "no other optimizer settings")
     found = ", ".join(f"{k}={v}" for k, v in extras.items())
     return CheckResult("optimizer_settings", False,
                        f"the optimizer has settings the assignment does not ask for: {found}: "
-                       f"use {spec.OPTIMIZER}(learning_rate=..., momentum=...) only",
-                       "none", found)
+                       f"use {expected.usage()} only", "none", found)
 
 
 @_never_raises
@@ -204,8 +214,8 @@ def check_builder_compiled(builder) -> CheckResult:
 
 
 @_never_raises
-def check_learning_rate_honoured(builder, rtol=spec.LR_RTOL) -> CheckResult:
-    """Each probe's learning_rate reaches the optimizer (float32: relative tolerance)."""
+def check_learning_rate_honoured(builder, optimizer: str, rtol=spec.LR_RTOL) -> CheckResult:
+    """Each probe's learning_rate reaches the ``optimizer`` (float32: relative tolerance)."""
     calls = [c for c in _compiled_calls(builder.calls) if "learning_rate" in c.args]
     if not calls:
         return CheckResult("learning_rate", False, "no compiled model to read the learning "
@@ -216,7 +226,7 @@ def check_learning_rate_honoured(builder, rtol=spec.LR_RTOL) -> CheckResult:
             return CheckResult("learning_rate", False,
                                f"learning_rate: the optimizer uses a {opt.schedule} schedule: "
                                "pass the function's learning_rate argument itself to "
-                               "SGD(learning_rate=...)", "the learning_rate argument",
+                               f"{optimizer}(learning_rate=...)", "the learning_rate argument",
                                f"a {opt.schedule} schedule")
         passed = call.args["learning_rate"]
         if not _close(opt.learning_rate, passed, rtol=rtol):
@@ -225,14 +235,15 @@ def check_learning_rate_honoured(builder, rtol=spec.LR_RTOL) -> CheckResult:
             return CheckResult("learning_rate", False,
                                f"learning_rate: you passed {_n(passed)} but the optimizer uses "
                                f"{_n(opt.learning_rate)}{tail} — pass the function's "
-                               "learning_rate argument to SGD(learning_rate=...)",
+                               f"learning_rate argument to {optimizer}(learning_rate=...)",
                                _n(passed), _n(opt.learning_rate))
     return CheckResult("learning_rate", True, "the learning_rate argument reaches the optimizer "
                                               "for every call")
 
 
 @_never_raises
-def check_momentum_honoured(builder, atol=spec.MOMENTUM_ATOL) -> CheckResult:
+def check_momentum_honoured(builder, optimizer: str, atol=spec.MOMENTUM_ATOL) -> CheckResult:
+    """Each probe's momentum reaches the ``optimizer``."""
     calls = [c for c in _compiled_calls(builder.calls) if "momentum" in c.args]
     if not calls:
         return CheckResult("momentum", False, "no compiled model to read the momentum from")
@@ -242,7 +253,7 @@ def check_momentum_honoured(builder, atol=spec.MOMENTUM_ATOL) -> CheckResult:
                    is None)
         return CheckResult("momentum", False,
                            f"momentum: {cls} has no momentum parameter: use "
-                           f"keras.optimizers.{spec.OPTIMIZER}(learning_rate=learning_rate, "
+                           f"keras.optimizers.{optimizer}(learning_rate=learning_rate, "
                            "momentum=momentum)", "the momentum argument", f"{cls} (no momentum)")
     passed = [c.args["momentum"] for c in calls]
     if all(_close(f, p, atol=atol) for f, p in zip(found, passed)):
@@ -253,35 +264,104 @@ def check_momentum_honoured(builder, atol=spec.MOMENTUM_ATOL) -> CheckResult:
         return CheckResult("momentum", False,
                            f"momentum is {_n(found[0])} for every call (you passed "
                            f"{', '.join(_n(p) for p in passed)}): use the momentum argument: "
-                           f"{spec.OPTIMIZER}(..., momentum=momentum)", "the momentum argument",
+                           f"{optimizer}(..., momentum=momentum)", "the momentum argument",
                            _n(found[0]))
     f, p = next((f, p) for f, p in zip(found, passed) if not _close(f, p, atol=atol))
     return CheckResult("momentum", False,
                        f"momentum: you passed {_n(p)} but the optimizer uses {_n(f)} — pass the "
-                       f"function's momentum argument to {spec.OPTIMIZER}(momentum=...)",
+                       f"function's momentum argument to {optimizer}(momentum=...)",
                        _n(p), _n(f))
 
 
 @_never_raises
-def check_no_momentum(builder, atol=spec.MOMENTUM_ATOL) -> CheckResult:
-    """A plain-SGD builder: momentum 0 for every call."""
+def check_no_momentum(builder, optimizer: str, atol=spec.MOMENTUM_ATOL) -> CheckResult:
+    """A builder of plain ``optimizer`` (SGD): momentum 0 for every call."""
     for call in _compiled_calls(builder.calls):
         found = call.model.optimizer.momentum
         if found is not None and not _close(found, 0.0, atol=atol):
             return CheckResult("momentum", False,
-                               f"momentum: {builder.name} compiles with plain {spec.OPTIMIZER} "
+                               f"momentum: {builder.name} compiles with plain {optimizer} "
                                f"(momentum 0), found momentum={_n(found)}: write "
-                               f"{spec.OPTIMIZER}(learning_rate=learning_rate)", "0", _n(found))
+                               f"{optimizer}(learning_rate=learning_rate)", "0", _n(found))
     return CheckResult("momentum", True, "momentum 0", "0", "0")
 
 
 @_never_raises
-def check_builder_nesterov(builder) -> CheckResult:
+def check_builder_nesterov(builder, expected: spec.OptimizerSpec) -> CheckResult:
     for call in _compiled_calls(builder.calls):
-        result = check_nesterov(call.model, builder.name)
+        result = check_nesterov(call.model, expected, builder.name)
         if not result.passed:
             return result
-    return CheckResult("nesterov", True, "no Nesterov momentum", "False", "False")
+    wanted = str(bool(expected.settings.get("nesterov", False)))
+    return CheckResult("nesterov", True, "Nesterov momentum" if wanted == "True" else
+                       "no Nesterov momentum", wanted, wanted)
+
+
+@_never_raises
+def check_setting_honoured(builder, setting: str, optimizer: str) -> CheckResult:
+    """Each probe's argument ``setting`` reaches the optimizer (settings other than the learning
+    rate and momentum, which have their own checks)."""
+    for call in _compiled_calls(builder.calls):
+        passed = call.args.get(setting)
+        found = call.model.optimizer.settings.get(setting)
+        if not _close(found, passed, rtol=spec.LR_RTOL):
+            return CheckResult(setting, False,
+                               f"{setting}: you passed {_n(passed)} but the optimizer uses "
+                               f"{_n(found)} — pass the function's {setting} argument to "
+                               f"{optimizer}({setting}=...)", _n(passed), _n(found))
+    return CheckResult(setting, True, f"the {setting} argument reaches the optimizer for every "
+                                      "call")
+
+
+@_never_raises
+def check_setting_value(facts, setting: str, expected, where="the model") -> CheckResult:
+    """The optimizer's ``setting`` (``beta_1``, ``epsilon``, ...) is ``expected``."""
+    found = facts.optimizer.settings.get(setting) if facts.optimizer else None
+    if _close(found, expected, rtol=spec.LR_RTOL):
+        return CheckResult(setting, True, f"{setting} {_n(expected)}", _n(expected), _n(found))
+    return CheckResult(setting, False, f"{setting}: expected {_n(expected)} for {where}, found "
+                                       f"{_n(found)}: build it with {setting}={_n(expected)}",
+                       _n(expected), _n(found))
+
+
+def builder_optimizer_checks(builder, expected: spec.OptimizerSpec) -> list:
+    """The optimizer of every model ``builder`` returns against ``expected`` (a builder's
+    ``spec.OptimizerSpec``): its class, each setting (an ``ARGUMENT`` must reach it), no
+    Nesterov unless asked, no other setting that changes training."""
+    cls = expected.class_name
+    first = next(c.model for c in _compiled_calls(builder.calls))
+    out = [check_optimizer_class(first, cls)]
+    for setting, value in expected.settings.items():
+        if setting == "nesterov":
+            continue
+        if value == spec.ARGUMENT:
+            out.append(check_learning_rate_honoured(builder, cls) if setting == "learning_rate"
+                       else check_momentum_honoured(builder, cls) if setting == "momentum"
+                       else check_setting_honoured(builder, setting, cls))
+        elif setting == "momentum" and value == 0:
+            out.append(check_no_momentum(builder, cls))
+        else:
+            for call in _compiled_calls(builder.calls):
+                out.append(check_setting_value(call.model, setting, value, builder.name))
+    return out + [check_builder_nesterov(builder, expected),
+                  check_optimizer_extras(first, expected)]
+
+
+def optimizer_checks(facts, expected: spec.OptimizerSpec, where="the model") -> list:
+    """A trained model's optimizer against ``expected`` (a trained variable's
+    ``spec.OptimizerSpec``): its class, then (when the class is right) each setting's value,
+    Nesterov only if asked, no other setting that changes training."""
+    cls = expected.class_name
+    out = [check_optimizer_class(facts, cls)]
+    if facts.optimizer and facts.optimizer.class_name == cls:
+        for setting, value in expected.settings.items():
+            if setting == "learning_rate":
+                out.append(check_learning_rate_value(facts, value, where))
+            elif setting == "momentum":
+                out.append(check_momentum_value(facts, value, cls, where))
+            elif setting != "nesterov":
+                out.append(check_setting_value(facts, setting, value, where))
+    return out + [check_nesterov(facts, expected, where), check_optimizer_extras(facts, expected)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -313,15 +393,17 @@ def check_learning_rate_value(facts, expected, where="the model", rtol=spec.LR_R
 
 
 @_never_raises
-def check_momentum_value(facts, expected, where="the model", atol=spec.MOMENTUM_ATOL):
+def check_momentum_value(facts, expected, optimizer: str, where="the model",
+                         atol=spec.MOMENTUM_ATOL):
+    """The ``optimizer``'s momentum is ``expected`` (an optimizer given by name has 0)."""
     opt = facts.optimizer
     found = opt.momentum if opt else None
-    if found is None and opt is not None and opt.class_name == spec.OPTIMIZER:
+    if found is None and opt is not None and opt.class_name == optimizer:
         found = 0.0
     if _close(found, expected, atol=atol):
         return CheckResult("momentum", True, f"momentum {_n(expected)}", _n(expected), _n(found))
     if expected == 0:
-        fix = f"build it with plain {spec.OPTIMIZER} (momentum 0), e.g. define_model(...)"
+        fix = f"build it with plain {optimizer} (momentum 0), e.g. define_model(...)"
     else:
         fix = f"build it with momentum={_n(expected)}"
     return CheckResult("momentum", False,
