@@ -19,8 +19,6 @@ from hw5.kit import spec
 
 COURSE_FILE = "course.yaml"  # beside the master notebook
 COURSE_KEYS = ("due", "late_policy", "collaboration")
-SECTION_TITLES = {1: "The baseline model", 2: "Learning rates", 3: "Momentum",
-                  4: "A second convolution layer"}
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}")
 
 
@@ -41,7 +39,7 @@ def _shape(shape) -> str:
 def section_heading(n: int) -> str:
     """``## Section n: title (5 points)``: the heading of a notebook section of Part 2."""
     points = sum(q.points for q in spec.QUESTIONS if q.section == n)
-    return f"## Section {n}: {SECTION_TITLES[n]} ({text.number(points)} points)"
+    return f"## Section {n}: {spec.SECTION_TITLES[n]} ({text.number(points)} points)"
 
 
 def course_settings(master_dir: Path) -> dict:
@@ -54,26 +52,42 @@ def course_settings(master_dir: Path) -> dict:
     return {k: " ".join(data[k].split()) for k in COURSE_KEYS}
 
 
+# What a {{ref.*}} placeholder of a trained variable without a measured run reads: the reference
+# script builds the notebook before it can measure the run (``hw5 build`` refuses until it has).
+NOT_MEASURED = "(not measured yet: run scripts/reference_results.py)"
+
+
 def _reference_values() -> dict:
     out = {}
-    counts_test = spec.REFERENCE_TEST_LABEL_COUNTS
     for name, run in spec.REFERENCE_RUNS.items():
-        h = run["history"]
-        for metric, values in h.items():
-            out[f"ref.{metric}.{name}"] = f"{values[-1]:.3f}"
-            out[f"ref.first_{metric}.{name}"] = f"{values[0]:.3f}"
-        best = min(range(len(h["val_loss"])), key=h["val_loss"].__getitem__)
-        out[f"ref.best_val_loss_epoch.{name}"] = str(best + 1)
-        out[f"ref.best_val_loss.{name}"] = f"{h['val_loss'][best]:.3f}"
-        counts = run["predicted_counts"]
-        top = max(range(len(counts)), key=counts.__getitem__)
-        out[f"ref.top_digit.{name}"] = str(top)
-        out[f"ref.top_digit_share.{name}"] = f"{counts[top] / sum(counts):.0%}"
-        out[f"ref.top_digit_frequency.{name}"] = f"{counts_test[top] / sum(counts_test):.3f}"
+        out.update(_run_values(name, run))
+    measured = next(iter(spec.REFERENCE_RUNS.values()), None)
+    for name in spec.TRAINED_VARIABLES:
+        if name not in spec.REFERENCE_RUNS and measured is not None:
+            out.update(dict.fromkeys(_run_values(name, measured), NOT_MEASURED))
     meta = spec.REFERENCE_MEASURED
     out["ref.measured"] = meta["measured"]
     out["ref.keras"] = meta["versions"]["keras"]
     out["ref.tensorflow"] = meta["versions"]["tensorflow"]
+    return out
+
+
+def _run_values(name, run) -> dict:
+    """The {{ref.*.<name>}} placeholders of one measured run."""
+    out = {}
+    counts_test = spec.REFERENCE_TEST_LABEL_COUNTS
+    h = run["history"]
+    for metric, values in h.items():
+        out[f"ref.{metric}.{name}"] = f"{values[-1]:.3f}"
+        out[f"ref.first_{metric}.{name}"] = f"{values[0]:.3f}"
+    best = min(range(len(h["val_loss"])), key=h["val_loss"].__getitem__)
+    out[f"ref.best_val_loss_epoch.{name}"] = str(best + 1)
+    out[f"ref.best_val_loss.{name}"] = f"{h['val_loss'][best]:.3f}"
+    counts = run["predicted_counts"]
+    top = max(range(len(counts)), key=counts.__getitem__)
+    out[f"ref.top_digit.{name}"] = str(top)
+    out[f"ref.top_digit_share.{name}"] = f"{counts[top] / sum(counts):.0%}"
+    out[f"ref.top_digit_frequency.{name}"] = f"{counts_test[top] / sum(counts_test):.3f}"
     return out
 
 
@@ -119,7 +133,7 @@ def values(master_dir: Path) -> dict:
     out["lr_ratio_small"] = number(round(spec.TRAINED_VARIABLES["model"].learning_rate
                                          / spec.TRAINED_VARIABLES["model_eta_small"].learning_rate))
     out["momentum_gain"] = text.number(round(1 / (1 - spec.TRAINED_VARIABLES["model_momentum"].momentum)))
-    for n in SECTION_TITLES:
+    for n in spec.SECTION_TITLES:
         out[f"section_heading.{n}"] = section_heading(n)
     out.update(_reference_values())
     out.update({f"course.{k}": v for k, v in course_settings(master_dir).items()})

@@ -331,6 +331,8 @@ def _q(id, title, points, kind, part, *items, section=None):
 # written question that ends it; the written explanations carry most of the notebook's points.
 # The notebook's text says so: hw5.kit.spec_problems checks that every section adds up to it.
 SECTION_POINTS = 5
+SECTION_TITLES = {1: "The baseline model", 2: "Learning rates", 3: "Momentum",
+                  4: "A second convolution layer"}  # the notebook's {{section_heading.n}}
 QUESTIONS = (
     _q("p1_1", "P1.1 A hidden layer in NumPy (multiple choice)", 2, AUTO, "written",
        ("answer", "p1_1", 2)),
