@@ -33,7 +33,7 @@ def _generated(base: Path) -> dict[str, bytes]:
     """The files the build owns under ``base``."""
     files = {f"{STUDENT_DIR}/{k}": v for k, v in _tree(base / STUDENT_DIR).items()}
     for rel in (f"{SOLUTIONS_DIR}/{NB}", f"{SOLUTIONS_DIR}/{RUBRIC_NAME}",
-                f"{AUTOGRADER_DIR}/{autograder_zip.ZIP_NAME}"):
+                f"{AUTOGRADER_DIR}/{autograder_zip.ZIP_NAME}", "README.md"):
         if (base / rel).is_file():
             files[rel] = (base / rel).read_bytes()
     return files

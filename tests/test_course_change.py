@@ -94,6 +94,10 @@ def test_a_course_adds_an_adam_experiment_and_gives_p3_five_points(tmp_path):
             f"{notebook:g}; autograded {auto:g}, manually graded {written + notebook - auto:g}."
             in rubric), rubric[:600]
     assert "| TODO7 Train with Adam | notebook | autograder | 2 |" in rubric
+    readme = (copy / "README.md").read_text(encoding="utf-8")
+    assert (f"| **total** | **{auto:g}** | **{written + notebook - auto:g}** | "
+            f"**{written + notebook:g}** |") in readme
+    assert "P3 (5)" in readme and "TODO7 (2)" in readme and "Q5 (3)" in readme
     template = (copy / "student_template" / spec.NOTEBOOK_NAME).read_text(encoding="utf-8")
     assert "## Section 5: Another optimizer (5 points)" in template
     assert "### P3 2-D convolution by hand (5 points)" in template

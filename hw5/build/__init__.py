@@ -9,6 +9,7 @@
 ``student_template/README.md``         running locally / on Colab, points table
 ``solutions/hw5.ipynb``                the solution notebook
 ``solutions/rubric.md``                points table and rubric of the manual questions
+``README.md`` (generated blocks only)  the points tables (``readme``)
 ``autograder/hw5-autograder.zip``      Gradescope autograder (see ``autograder_zip``)
 ``dist/hw5-student.zip``               student handout with MNIST (not committed; ``student_zip``)
 ``dist/rubric.pdf``                    the rubric as PDF, if pandoc + TeX exist (``rubric_pdf``)
@@ -43,7 +44,7 @@ from pathlib import Path
 
 from hw5.kit import spec, spec_problems
 
-from . import assign, autograder_zip, master, rubric, rubric_pdf, student, student_zip
+from . import assign, autograder_zip, master, readme, rubric, rubric_pdf, student, student_zip
 
 STUDENT_DIR = "student_template"
 SOLUTIONS_DIR = "solutions"
@@ -77,6 +78,9 @@ def outputs(root: Path) -> dict[str, bytes]:
     files[f"{STUDENT_DIR}/README.md"] = student.readme().encode()
     files[f"{SOLUTIONS_DIR}/{nb_name}"] = assign.dumps(result.solution).encode()
     files[f"{SOLUTIONS_DIR}/{RUBRIC_NAME}"] = rubric.render(master_nb).encode()
+    readme_path = root / readme.README_NAME
+    if readme_path.is_file():
+        files[readme.README_NAME] = readme.render(readme_path.read_text(encoding="utf-8")).encode()
     return files
 
 

@@ -142,6 +142,7 @@ def check_spec(spec_=spec) -> list[Row]:
 # ---------------------------------------------------------------------------------------------
 def check_build(root: Path) -> Row:
     from hw5.build import AUTOGRADER_DIR, SOLUTIONS_DIR, STUDENT_DIR, build_all
+    from hw5.build.readme import README_NAME
 
     what, expected = "build", "committed outputs = a fresh `hw5 build`"
     try:
@@ -150,7 +151,8 @@ def check_build(root: Path) -> Row:
             with contextlib.redirect_stdout(io.StringIO()):
                 written = build_all(root, base)
             fresh = {p.relative_to(base).as_posix(): p.read_bytes() for p in map(Path, written)
-                     if p.relative_to(base).parts[0] in (STUDENT_DIR, SOLUTIONS_DIR, AUTOGRADER_DIR)}
+                     if p.relative_to(base).parts[0] in (STUDENT_DIR, SOLUTIONS_DIR, AUTOGRADER_DIR,
+                                                         README_NAME)}
     except Exception as exc:
         return Row(what, expected, f"the build failed: {type(exc).__name__}: {exc}", False)
     missing = sorted(rel for rel in fresh if not (root / rel).is_file())
