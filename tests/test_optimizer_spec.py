@@ -8,7 +8,7 @@ import pytest
 
 from hw5 import mutants
 from hw5.kit import analyse, describe, items, spec
-from hw5.kit import model_checks as C
+from hw5.kit import optimizer_checks as C
 
 from export_helpers import roundtrip
 

@@ -169,7 +169,8 @@ def test_readme_points_are_the_specs():
     quoted = [(a, spec.AUTO_POINTS, "AUTO_POINTS") for a in
               re.findall(r"(\d+(?:\.\d+)?) points \(`spec\.AUTO_POINTS`\)", readme)]
     quoted += [(m, spec.MANUAL_POINTS, "MANUAL_POINTS") for m in
-               re.findall(r"the (\d+(?:\.\d+)?) points of written questions", readme)]
+               re.findall(r"the (\d+(?:\.\d+)?) points of the questions graded by the staff",
+                          readme)]
     # every score quoted (Test Autograder, the rehearsal's table) is out of the autograded points
     quoted += [(of, spec.AUTO_POINTS, "AUTO_POINTS, as a score's maximum") for _, of in
                re.findall(r"\b(\d+(?:\.\d+)?)/(\d+(?:\.\d+)?)\b(?! CPU)", readme)]

@@ -51,8 +51,8 @@ def check_p1_1(value, answer=answer_key.P1_1_ANSWER) -> CheckResult:
     fmt = checks.check_p1_1_format(value)
     if not fmt.passed:
         return CheckResult("p1_1", False, fmt.message)
-    letter = checks._letter(checks._answer_value(value)[1])
-    if letter == checks._letter(answer):
+    letter = checks.option_letter(checks.answer_value(value)[1])
+    if letter == checks.option_letter(answer):
         return CheckResult("p1_1", True, f"{spec.P1_1_VARIABLE}: {letter} is correct")
     hint = answer_key.P1_1_HINTS.get(letter, "")
     return CheckResult("p1_1", False, f"{spec.P1_1_VARIABLE}: {letter} is not the right option. "
@@ -101,14 +101,14 @@ def check_p3(value, student_id) -> CheckResult:
 
     var = spec.P3_VARIABLE
     points = spec.ITEMS["answer_p3"].points
-    id_present, sid, _ = checks._answer_value(student_id)
+    id_present, sid, _ = checks.answer_value(student_id)
     problem = p3.student_id_problem(sid if id_present else None)
     if problem:
         return ScoredCheck("p3", False, f"{var} cannot be graded: {problem}", fraction=0.0)
     fmt = checks.check_p3_format(value)
     if not fmt.passed:
         return ScoredCheck("p3", False, fmt.message, fraction=0.0)
-    found = checks._as_matrix(checks._answer_value(value)[1])[0]
+    found = checks.as_matrix(checks.answer_value(value)[1])[0]
     expected = p3_expected(sid)
     right = np.isclose(found, expected, atol=1e-6)
     n_right, total = int(right.sum()), expected.size

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from . import checks
+from . import layer_checks as L
 from . import model_checks as C
+from . import optimizer_checks as O
 from . import run_checks as R
 from . import spec
+from .check_result import CheckResult, number
 from .analyse_compile import canonical_loss, canonical_metrics, optimizer_facts
 from .run_data_checks import compile_settings
 
@@ -61,19 +63,19 @@ def builder_items(builder) -> dict:
         return {kind: [calls] for kind in BUILDER_KINDS}
     pre = [] if calls.passed else [calls]
 
-    architecture = pre + C.architecture_checks(first, bspec.architecture)
+    architecture = pre + L.architecture_checks(first, bspec.architecture)
 
     compiled = C.check_builder_compiled(builder)
     optimizer = pre + [compiled]
     if compiled.passed:
-        optimizer += C.builder_optimizer_checks(builder, bspec.optimizer)
+        optimizer += O.builder_optimizer_checks(builder, bspec.optimizer)
         optimizer += [C.check_loss(first), C.check_metrics(first)]
 
     learns = pre + [compiled] + C.training_checks(first)
     if item_passed(architecture):
-        learns.append(C.CheckResult("architecture", True, "the architecture is as asked"))
+        learns.append(CheckResult("architecture", True, "the architecture is as asked"))
     else:
-        learns.append(C.CheckResult(
+        learns.append(CheckResult(
             "architecture", False, "grade-time training needs the architecture asked for: fix "
                                    "the architecture first (see its item)",
             "the architecture asked for", "a different architecture"))
@@ -100,7 +102,7 @@ def _missing(defined, variable, bundle):
         return defined
     cause = builder.error or next((c.error for c in builder.calls if c.error), None) \
         or f"{builder.name} is not defined"
-    return C.CheckResult("defined", False,
+    return CheckResult("defined", False,
                          f"{variable.name} is not defined because {builder.name} failed "
                          f"({cause}): fix {builder.name}, then run the cell that trains "
                          f"{variable.name}", "a trained model", f"{builder.name} failed")
@@ -121,7 +123,7 @@ def _compile_results(facts, tv, name) -> list:
     compiled = C.check_compiled(facts)
     results = [compiled]
     if compiled.passed:
-        results += C.optimizer_checks(facts, tv.optimizer, name)
+        results += O.optimizer_checks(facts, tv.optimizer, name)
         results += [C.check_loss(facts), C.check_metrics(facts)]
     return results
 
@@ -156,7 +158,7 @@ def variable_item(variable, bundle=None) -> list:
         return [_missing(defined, variable, bundle)]
     facts = variable.model
     results = _given_code(variable, bundle) if bundle is not None else []
-    results += C.architecture_checks(facts, tv.architecture)
+    results += L.architecture_checks(facts, tv.architecture)
     for settings, note in _settings_trained_with(variable, facts, bundle):
         for result in _compile_results(settings, tv, variable.name):
             if note and not result.passed:
@@ -177,7 +179,7 @@ def _answer(item, bundle, reference) -> list:
     and the computation of P3 never live in the kit, which is shipped to students."""
     check = reference.get(spec.ANSWER_ITEM_VARIABLES.get(item.target, item.target))
     if not callable(check):
-        return [C.CheckResult(item.target, False, "no reference check given to the answer item")]
+        return [CheckResult(item.target, False, "no reference check given to the answer item")]
     return list(check(bundle.answers))
 
 
@@ -190,7 +192,7 @@ def _compute(item, bundle, reference) -> list:
         return variable_item(bundle.variables[item.target], bundle)
     if applies_to == spec.BUILDER and item.target in spec.BUILDERS:
         return _builder_results(bundle, item.target)[item.kind]
-    return [C.CheckResult("item", False, f"unknown item {item.id!r}")]
+    return [CheckResult("item", False, f"unknown item {item.id!r}")]
 
 
 def run_item(item, bundle, reference=None) -> list:
@@ -202,13 +204,13 @@ def run_item(item, bundle, reference=None) -> list:
     if isinstance(item, str):
         item = spec.ITEMS.get(item, item)
     if not isinstance(item, spec.Item):
-        return [C.CheckResult("item", False, f"unknown item {item!r}")]
+        return [CheckResult("item", False, f"unknown item {item!r}")]
     key = ("item", item.id)
     if key not in bundle.cache:
         try:
             bundle.cache[key] = _compute(item, bundle, reference)
         except Exception as exc:  # noqa: BLE001 - one broken item costs only its own points
-            bundle.cache[key] = [C.CheckResult(item.id, False, f"{item.id}: the checks could not "
+            bundle.cache[key] = [CheckResult(item.id, False, f"{item.id}: the checks could not "
                                                f"run ({type(exc).__name__}: {exc})")]
     return bundle.cache[key]
 
@@ -221,14 +223,14 @@ def _loss_text(loss) -> str:
 
 
 def _model_text(facts, layers) -> str:
-    return f"{len(layers)} layers as asked, {C._n(facts.total_params)} parameters"
+    return f"{len(layers)} layers as asked, {number(facts.total_params)} parameters"
 
 
 def _optimizer_text(facts, expected) -> str:
     opt = facts.optimizer
-    text = f"{opt.class_name} lr {C._n(opt.learning_rate)}"
+    text = f"{opt.class_name} lr {number(opt.learning_rate)}"
     if "momentum" in expected.settings:
-        text += f", momentum {C._n(opt.momentum or 0.0)}"
+        text += f", momentum {number(opt.momentum or 0.0)}"
     return text
 
 
@@ -263,7 +265,7 @@ def summary(item, bundle) -> str:
                 settings = bspec.optimizer.settings
                 passed = [k for k, v in settings.items() if v == spec.ARGUMENT]
                 args = " and ".join(passed) + (" arguments" if len(passed) > 1 else " argument")
-                extra = "".join(f", {k} {C._n(v)}" for k, v in settings.items()
+                extra = "".join(f", {k} {number(v)}" for k, v in settings.items()
                                 if v != spec.ARGUMENT)
                 return (f"{facts.optimizer.class_name} with the {args} of every call{extra}, "
                         f"{_loss_text(facts.loss)}, metrics include {spec.METRIC}")

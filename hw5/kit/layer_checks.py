@@ -9,15 +9,15 @@ from __future__ import annotations
 import difflib
 
 from . import spec
-from .checks import CheckResult, _n, _never_raises, _shape, _size
+from .check_result import CheckResult, never_raises, number, shape_text, size_text
 
 
 def _found_describe(layer) -> str:
     """A found layer in the style of spec.Layer.describe()."""
     if layer.kind == "conv":
-        return f"Conv2D({layer.filters}, {_size(layer.kernel_size)}, {layer.activation})"
+        return f"Conv2D({layer.filters}, {size_text(layer.kernel_size)}, {layer.activation})"
     if layer.kind == "pool":
-        return f"MaxPooling2D({_size(layer.pool_size)})"
+        return f"MaxPooling2D({size_text(layer.pool_size)})"
     if layer.kind == "flatten":
         return "Flatten()"
     if layer.kind == "dense":
@@ -32,7 +32,7 @@ def _chain(descriptions) -> str:
 # ---------------------------------------------------------------------------------------------
 # Architecture checks (ModelFacts)
 # ---------------------------------------------------------------------------------------------
-@_never_raises
+@never_raises
 def check_model_rebuilt(facts) -> CheckResult:
     if facts is None:
         return CheckResult("model_rebuilt", False, "no model to check", "a model", "none")
@@ -42,17 +42,17 @@ def check_model_rebuilt(facts) -> CheckResult:
     return CheckResult("model_rebuilt", True, "the model rebuilds from its configuration")
 
 
-@_never_raises
+@never_raises
 def check_input_shape(facts, expected=spec.IMAGE_SHAPE) -> CheckResult:
     expected = tuple(expected)
     found = tuple(facts.input_shape) if facts.input_shape is not None else None
     if found == expected:
-        return CheckResult("input_shape", True, f"input shape {_shape(expected)}",
-                           _shape(expected), _shape(found))
+        return CheckResult("input_shape", True, f"input shape {shape_text(expected)}",
+                           shape_text(expected), shape_text(found))
     return CheckResult("input_shape", False,
-                       f"expected input shape {_shape(expected)}, found {_shape(found)}: start "
+                       f"expected input shape {shape_text(expected)}, found {shape_text(found)}: start "
                        f"the model with keras.Input(shape={expected})",
-                       _shape(expected), _shape(found))
+                       shape_text(expected), shape_text(found))
 
 
 def _alignment(expected_layers, found_layers):
@@ -76,7 +76,7 @@ def _extra(layer) -> str:
             "remove it")
 
 
-@_never_raises
+@never_raises
 def check_layer_kinds(facts, expected_layers) -> CheckResult:
     """The exact sequence of layers (conv / pool / flatten / dense); any other layer is extra."""
     expected_layers = tuple(expected_layers)
@@ -111,13 +111,13 @@ def check_layer_kinds(facts, expected_layers) -> CheckResult:
 
 _SETTING_FIXES = {
     "filters": lambda e, f: (f"expected {e} filters, found {f}", f"write Conv2D({e}, ...)"),
-    "kernel_size": lambda e, f: (f"expected kernel_size {_size(e)}, found {_size(f)}",
+    "kernel_size": lambda e, f: (f"expected kernel_size {size_text(e)}, found {size_text(f)}",
                                  f"write Conv2D(..., kernel_size={tuple(e)})"),
-    "strides": lambda e, f: (f"expected strides {_size(e)}, found {_size(f)}",
+    "strides": lambda e, f: (f"expected strides {size_text(e)}, found {size_text(f)}",
                              "use strides=1 (the default)"),
     "padding": lambda e, f: (f"expected padding '{e}', found '{f}'",
                              f"use padding='{e}' (the default)"),
-    "pool_size": lambda e, f: (f"expected pool size {_size(e)}, found {_size(f)}",
+    "pool_size": lambda e, f: (f"expected pool size {size_text(e)}, found {size_text(f)}",
                                f"write MaxPooling2D({tuple(e)})"),
     "units": lambda e, f: (f"expected {e} units, found {f}", f"write Dense({e}, ...)"),
     "activation": lambda e, f: (
@@ -133,7 +133,7 @@ _SETTINGS_BY_KIND = {
 }
 
 
-@_never_raises
+@never_raises
 def check_layer_settings(facts, expected_layers) -> CheckResult:
     """filters, kernel size, strides, padding, activation, pool size, units of each layer
     (layers are matched by kind, so one missing layer does not shift every comparison)."""
@@ -146,8 +146,8 @@ def check_layer_settings(facts, expected_layers) -> CheckResult:
             if want is not None and want != got:
                 what, fix = _SETTING_FIXES[attr](want, got)
                 problems.append(f"{found.label()}: {what}: {fix}")
-                expected.append(f"{attr} {_size(want) if isinstance(want, tuple) else want}")
-                found_parts.append(f"{attr} {_size(got) if isinstance(got, tuple) else got}")
+                expected.append(f"{attr} {size_text(want) if isinstance(want, tuple) else want}")
+                found_parts.append(f"{attr} {size_text(got) if isinstance(got, tuple) else got}")
         for key, value in found.extras.items():
             problems.append(f"{found.label()}: {key}={value} is not asked for: remove it")
             expected.append(f"no {key}")
@@ -155,26 +155,26 @@ def check_layer_settings(facts, expected_layers) -> CheckResult:
         if exp.kind == "pool" and found.strides is not None and found.pool_size is not None \
                 and tuple(found.strides) != tuple(found.pool_size):
             problems.append(f"{found.label()}: expected strides equal to the pool size "
-                            f"{_size(exp.pool_size)}, found {_size(found.strides)}: "
+                            f"{size_text(exp.pool_size)}, found {size_text(found.strides)}: "
                             "leave strides out")
-            expected.append(f"strides {_size(exp.pool_size)}")
-            found_parts.append(f"strides {_size(found.strides)}")
+            expected.append(f"strides {size_text(exp.pool_size)}")
+            found_parts.append(f"strides {size_text(found.strides)}")
     if problems:
         return CheckResult("layer_settings", False, "; ".join(problems), ", ".join(expected),
                            ", ".join(found_parts))
     return CheckResult("layer_settings", True, "every layer has the expected settings")
 
 
-@_never_raises
+@never_raises
 def check_output_shapes(facts, expected_layers) -> CheckResult:
     problems = []
     first = None
     for exp, found in _aligned_pairs(tuple(expected_layers), list(facts.layers)):
         got = tuple(found.output_shape) if found.output_shape is not None else None
         if tuple(exp.output_shape) != got:
-            first = first or (_shape(exp.output_shape), _shape(got))
-            problems.append(f"{found.label()}: expected output shape {_shape(exp.output_shape)}, "
-                            f"found {_shape(got)}")
+            first = first or (shape_text(exp.output_shape), shape_text(got))
+            problems.append(f"{found.label()}: expected output shape {shape_text(exp.output_shape)}, "
+                            f"found {shape_text(got)}")
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         return CheckResult("output_shapes", False, "; ".join(problems[:3]) + more +
@@ -182,22 +182,22 @@ def check_output_shapes(facts, expected_layers) -> CheckResult:
     return CheckResult("output_shapes", True, "every layer has the expected output shape")
 
 
-@_never_raises
+@never_raises
 def check_total_params(facts, expected_layers) -> CheckResult:
     expected_layers = tuple(expected_layers)
     expected = sum(l.params for l in expected_layers)
     found = facts.total_params
     if found is not None and found == expected:
-        return CheckResult("total_params", True, f"{_n(expected)} parameters", _n(expected),
-                           _n(found))
+        return CheckResult("total_params", True, f"{number(expected)} parameters", number(expected),
+                           number(found))
     where = ""
     for exp, layer in _aligned_pairs(expected_layers, list(facts.layers)):
         if exp.params != layer.params:
-            where = (f" ({layer.label()} has {_n(layer.params)} instead of {_n(exp.params)})")
+            where = (f" ({layer.label()} has {number(layer.params)} instead of {number(exp.params)})")
             break
     return CheckResult("total_params", False,
-                       f"expected {_n(expected)} parameters, found {_n(found)}{where}",
-                       _n(expected), _n(found))
+                       f"expected {number(expected)} parameters, found {number(found)}{where}",
+                       number(expected), number(found))
 
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from . import run_data_checks as D
 from . import spec
 from .analyse_runs import KERAS_DEFAULT_EPOCHS
-from .checks import CheckResult, _n, _never_raises, _shape
+from .check_result import CheckResult, never_raises, number, shape_text
 
 NOT_RECORDED = "fit not recorded"
 
@@ -23,7 +23,7 @@ def _fit_text(tv) -> str:
     return f"{tv.history} = {tv.model}.fit(x_train, y_train, ...)"
 
 
-@_never_raises
+@never_raises
 def check_fit_stand_in(runs) -> CheckResult:
     if runs.fit_stand_in:
         return CheckResult("fit_recorded", True, "every fit call was recorded")
@@ -33,7 +33,7 @@ def check_fit_stand_in(runs) -> CheckResult:
                        "keras.Model.fit", "replaced")
 
 
-@_never_raises
+@never_raises
 def check_history(runs, variable) -> CheckResult:
     """The history variable is what the model's last fit returned."""
     tv = spec.TRAINED_VARIABLES[variable.name]
@@ -57,7 +57,7 @@ def check_history(runs, variable) -> CheckResult:
         later = calls[-1]
         return CheckResult("history", False,
                            f"{tv.model} was trained again ({later.where()}, epochs="
-                           f"{_n(later.epochs)}) after {tv.history} was returned: train it once "
+                           f"{number(later.epochs)}) after {tv.history} was returned: train it once "
                            f"and keep that fit's History in {tv.history}",
                            f"{tv.history} from the last fit", "an earlier fit")
     return CheckResult("history", True, f"{tv.history} = {tv.model}.fit(...)")
@@ -70,7 +70,7 @@ def _epochs_text(call) -> str:
     return text + (f", initial_epoch={call.initial_epoch}" if call.initial_epoch else "")
 
 
-@_never_raises
+@never_raises
 def check_epochs(calls, tv) -> CheckResult:
     total = sum(c.epochs_run for c in calls)
     expected = f"{spec.EPOCHS} epochs"
@@ -92,7 +92,7 @@ def check_epochs(calls, tv) -> CheckResult:
     return CheckResult("epochs", False, message, expected, f"{total} epochs")
 
 
-@_never_raises
+@never_raises
 def check_batch_size(calls, tv) -> CheckResult:
     for call in calls:
         size = call.effective_batch_size
@@ -129,7 +129,7 @@ def fit_checks(runs, variable) -> list:
 # ---------------------------------------------------------------------------------------------
 # The given code
 # ---------------------------------------------------------------------------------------------
-@_never_raises
+@never_raises
 def check_given_builder(name, results) -> CheckResult:
     """``results``: the builder's own checks (all kinds); the given function must pass them."""
     failed = [r for r in results if not r.passed]
@@ -148,20 +148,20 @@ def _array_problem(facts, labels: bool) -> str | None:
     if labels:
         if tuple(facts.shape[1:]) != (spec.NUM_CLASSES,) or facts.one_hot is not True:
             return (f"expected one-hot labels (N, {spec.NUM_CLASSES}), found shape "
-                    f"{_shape(facts.shape)}" + ("" if facts.one_hot else ", not one-hot"))
+                    f"{shape_text(facts.shape)}" + ("" if facts.one_hot else ", not one-hot"))
         return None
     if tuple(facts.shape[1:]) != tuple(spec.IMAGE_SHAPE):
-        return f"expected images (N, 28, 28, 1), found shape {_shape(facts.shape)}"
+        return f"expected images (N, 28, 28, 1), found shape {shape_text(facts.shape)}"
     if not str(facts.dtype).startswith("float"):
         return f"expected floating-point pixels, found {facts.dtype}"
     lo, hi = facts.min, facts.max
     if lo is None or hi is None or lo < 0 or hi > 1 or hi <= 1 / spec.PIXEL_SCALE:
         return (f"expected pixels in [0, 1] (divided by {spec.PIXEL_SCALE:g} once), found "
-                f"[{_n(lo)}, {_n(hi)}]")
+                f"[{number(lo)}, {number(hi)}]")
     return None
 
 
-@_never_raises
+@never_raises
 def check_data_whole(runs) -> CheckResult:
     """x_train / x_test hold every image MNIST was loaded with (not cut after loading)."""
     problems = []
@@ -181,7 +181,7 @@ def check_data_whole(runs) -> CheckResult:
                        "(every trained model uses them)", "all of MNIST", problems[0])
 
 
-@_never_raises
+@never_raises
 def check_given_data(runs) -> CheckResult:
     """The arrays process_dataset made are still what the given version makes."""
     problems = []

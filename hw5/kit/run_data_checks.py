@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from . import spec
-from .checks import CheckResult, _n, _never_raises
+from .check_result import CheckResult, never_raises, number
 
 _ALL_TRAIN = f"all {spec.TRAIN_IMAGES:,} training images"
 _ALL_TEST = f"the {spec.TEST_IMAGES:,} test images"
@@ -35,7 +35,7 @@ def _arrays_problem(call, use, role, name, loaded, what) -> str | None:
     if use.relation == "other" and (at_call is None or use.digest != at_call.digest):
         dtype = f"dtype {use.dtype}" if use.dtype else "unknown dtype"
         return (f"{role} is `{written}`, not the processed {name} ({dtype}, values "
-                f"{_n(use.lo)} to {_n(use.hi)}, or other images): train on the arrays the "
+                f"{number(use.lo)} to {number(use.hi)}, or other images): train on the arrays the "
                 f"given process_dataset made")
     if at_call is not None and at_call.strict_view:
         return (f"{name} was cut before this fit (it is a slice of a larger array): keep "
@@ -53,7 +53,7 @@ def _problems(runs, calls, pairs, loaded, what) -> list:
     return out
 
 
-@_never_raises
+@never_raises
 def check_training_set(runs, calls, tv) -> CheckResult:
     if runs.mnist_train is None:
         return CheckResult("training_set", False,
@@ -63,9 +63,9 @@ def check_training_set(runs, calls, tv) -> CheckResult:
         if call.validation_split and call.val_x is None:
             return CheckResult("training_set", False,
                                f"{tv.history} comes from a fit with validation_split="
-                               f"{_n(call.validation_split)}, which holds out part of the "
+                               f"{number(call.validation_split)}, which holds out part of the "
                                "training images: validate with validation_data=(x_test, y_test)",
-                               _ALL_TRAIN, f"validation_split={_n(call.validation_split)}")
+                               _ALL_TRAIN, f"validation_split={number(call.validation_split)}")
     problems = _problems(runs, calls, lambda c: ((c.x, "x", "x_train"), (c.y, "y", "y_train")),
                          runs.mnist_train, _ALL_TRAIN)
     if problems:
@@ -76,7 +76,7 @@ def check_training_set(runs, calls, tv) -> CheckResult:
     return CheckResult("training_set", True, _ALL_TRAIN, _ALL_TRAIN, _ALL_TRAIN)
 
 
-@_never_raises
+@never_raises
 def check_validation_set(runs, calls, tv) -> CheckResult:
     missing = [c for c in calls if c.val_x is None]
     if missing:
@@ -105,7 +105,7 @@ def _steps(rows, batch):
     return {rows // batch, math.ceil(rows / batch)}
 
 
-@_never_raises
+@never_raises
 def check_fit_arguments(runs, calls, tv) -> list:
     """Every other argument that changes what a fit trains; one result per failing one."""
     out = []
@@ -142,7 +142,7 @@ def check_fit_arguments(runs, calls, tv) -> list:
     return out
 
 
-@_never_raises
+@never_raises
 def check_callbacks(calls, tv) -> CheckResult:
     changing = []
     for call in calls:
@@ -160,7 +160,7 @@ def check_callbacks(calls, tv) -> CheckResult:
     return CheckResult("callbacks", True, "no callback that changes training")
 
 
-@_never_raises
+@never_raises
 def check_fresh_start(calls, tv) -> CheckResult:
     for call in calls:
         if call.warm_start:

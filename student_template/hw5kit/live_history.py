@@ -24,7 +24,7 @@ import os
 from dataclasses import dataclass, field
 
 from . import spec
-from .checks import CheckResult, _never_raises
+from .check_result import CheckResult, never_raises
 
 # How far from a whole number of images a validation accuracy may be (float32 rounding).
 _WHOLE_IMAGES_ATOL = 0.01
@@ -175,7 +175,7 @@ def _epochs_wanted(want: Expected) -> str:
     return f"EPOCHS ({want.epochs}{', ' + because if because else ''})"
 
 
-@_never_raises
+@never_raises
 def check_history(run: LiveRun, tv) -> CheckResult:
     """The history is what the last fit of this very model returned."""
     if run.status in ("missing", "ellipsis"):
@@ -208,7 +208,7 @@ def _epochs_text(run: LiveRun) -> str:
     return text
 
 
-@_never_raises
+@never_raises
 def check_epochs(run: LiveRun, tv, want: Expected) -> CheckResult:
     earlier = 0
     if run.earlier_steps and run.steps:
@@ -236,7 +236,7 @@ def check_epochs(run: LiveRun, tv, want: Expected) -> CheckResult:
     return CheckResult("epochs", False, message, expected, f"{total} epochs")
 
 
-@_never_raises
+@never_raises
 def check_steps(run: LiveRun, tv, want: Expected) -> CheckResult:
     """Steps per epoch: all of x_train at BATCH_SIZE (the batch size and the number of images
     both set them; Keras records neither)."""
@@ -268,7 +268,7 @@ def check_steps(run: LiveRun, tv, want: Expected) -> CheckResult:
                        expected, f"{steps:,} steps per epoch")
 
 
-@_never_raises
+@never_raises
 def check_validation(run: LiveRun, tv) -> CheckResult:
     n = spec.TEST_IMAGES
     expected = f"{n:,} test images"
