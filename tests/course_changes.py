@@ -147,12 +147,14 @@ SECTION_5 = _cells(
 def add_adam_experiment(root: Path) -> None:
     root = Path(root)
     _edit(root / SPEC,
-          ('''        train_args={"learning_rate": 0.01},
-    ),
+          ('''    ),
 }
-''', '''        train_args={"learning_rate": 0.01},
-    ),
-''' + SPEC_BUILDER),
+
+
+# Builders handed out''', '''    ),
+''' + SPEC_BUILDER + '''
+
+# Builders handed out'''),
           ('''sgd(0.01)),
 )}
 ''', "sgd(0.01)),\n" + SPEC_VARIABLE),

@@ -1,6 +1,6 @@
 """The registry of item kinds (fast): every reader of an item's kind (the trusted grader, the
 report, the kit's items and checklist, the result model) takes its meaning from
-``spec.ITEM_KINDS``, and the results.json of today's items is pinned byte for byte.
+``item_kinds.ITEM_KINDS``, and the results.json of today's items is pinned byte for byte.
 
 The pinned file changes only when the student-facing text or layout is meant to change:
 regenerate it with ``python tests/test_item_kinds.py`` and review the diff.
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from hw5.grading import report
 from hw5.grading.results import GRADED, Check, ItemResult, SubmissionResult
-from hw5.kit import checklist, items, spec
+from hw5.kit import checklist, item_kinds, items, spec
 
 # results.json as `hw5 grade` writes it, then the score table it prints
 PINNED = Path(__file__).parent / "data" / "results_and_score_table_pinned.txt"
@@ -57,20 +57,20 @@ def test_results_json_of_todays_items_is_unchanged(tmp_path):
 
 
 def test_every_item_names_a_registered_kind_and_a_target_of_that_kind():
-    targets = {spec.BUILDER: spec.BUILDERS, spec.VARIABLE: spec.TRAINED_VARIABLES,
-               spec.ANSWER: spec.ANSWER_ITEM_VARIABLES}
-    assert set(targets) == {k.applies_to for k in spec.ITEM_KINDS.values()}
+    targets = {item_kinds.BUILDER: spec.BUILDERS, item_kinds.VARIABLE: spec.TRAINED_VARIABLES,
+               item_kinds.ANSWER: spec.ANSWER_ITEM_VARIABLES}
+    assert set(targets) == {k.applies_to for k in item_kinds.ITEM_KINDS.values()}
     for item in spec.ITEMS.values():
-        kind = spec.ITEM_KINDS[item.kind]
+        kind = item_kinds.ITEM_KINDS[item.kind]
         assert item.target in targets[kind.applies_to], item.id
 
 
 def test_readers_take_the_meaning_of_a_kind_from_the_registry():
-    builder_kinds = tuple(k.name for k in spec.ITEM_KINDS.values()
-                          if k.applies_to == spec.BUILDER)
-    assert items.BUILDER_KINDS == builder_kinds == spec.item_kinds(spec.BUILDER)
+    builder_kinds = tuple(k.name for k in item_kinds.ITEM_KINDS.values()
+                          if k.applies_to == item_kinds.BUILDER)
+    assert items.BUILDER_KINDS == builder_kinds == item_kinds.item_kinds(item_kinds.BUILDER)
     for item in spec.ITEMS.values():
-        kind = spec.ITEM_KINDS[item.kind]
+        kind = item_kinds.ITEM_KINDS[item.kind]
         result = ItemResult(item.id, item.points, True)
         assert report.item_label(result) == kind.label.format(item.target)
         assert result.trained_by_grader == kind.trained_by_grader
@@ -79,7 +79,7 @@ def test_readers_take_the_meaning_of_a_kind_from_the_registry():
     own_test = {i["id"] for t in data["tests"] if t["name"].endswith(": trained by the grader")
                 for i in t["extra_data"]["hw5"]["items"]}
     assert own_test == {i.id for i in spec.ITEMS.values()
-                        if spec.ITEM_KINDS[i.kind].trained_by_grader}
+                        if item_kinds.ITEM_KINDS[i.kind].trained_by_grader}
     assert own_test  # today: the two `learns` items
     # the checklist looks for the names the items read: builders, model/history, answers
     todo3 = checklist._names(spec.QUESTIONS_BY_ID["todo3"])

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from hw5.build import cli as build_cli
-from hw5.kit import spec, spec_problems
+from hw5.kit import item_kinds, spec, spec_problems
 from hw5.ta import validate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,8 +101,9 @@ def test_item_kinds_targets_and_thresholds():
     assert spec_problems.problems(variant(ACCURACY_THRESHOLDS=thresholds)) == [
         "builder define_model_2_conv is trained by the grader but has no ACCURACY_THRESHOLDS "
         "entry: calibrate one with scripts/calibrate_thresholds.py"]
-    kinds = {**spec.ITEM_KINDS, "speed": spec.ItemKind("speed", "Speed of `{}`", "model")}
-    assert spec_problems.problems(variant(ITEM_KINDS=kinds)) == [
+    kinds = {**item_kinds.ITEM_KINDS,
+             "speed": item_kinds.ItemKind("speed", "Speed of `{}`", "model")}
+    assert spec_problems.problems(kinds=kinds) == [
         "item kind 'speed' applies to 'model': make it one of 'builder', 'variable', 'answer'"]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hw5 import text
-from hw5.kit import spec
+from hw5.kit import item_kinds, spec
 
 KIT_DIR = Path("hw5") / "kit"
 KIT_PACKAGE = "hw5kit"
@@ -48,10 +48,10 @@ def kit_files(root: Path) -> list[Path]:
 
 
 def _labels(applies_to: str) -> str:
-    """The questions (``TODO1, TODO2``) with points and an item on a ``spec.BUILDER``,
-    ``spec.VARIABLE`` or ``spec.ANSWER``."""
+    """The questions (``TODO1, TODO2``) with points and an item on a ``item_kinds.BUILDER``,
+    ``item_kinds.VARIABLE`` or ``item_kinds.ANSWER``."""
     return ", ".join(q.title.split()[0] for q in spec.QUESTIONS
-                     if q.points and any(spec.ITEM_KINDS[i.kind].applies_to == applies_to
+                     if q.points and any(item_kinds.ITEM_KINDS[i.kind].applies_to == applies_to
                                          for i in q.items))
 
 
@@ -122,9 +122,9 @@ def readme() -> str:
         "The `grader.check(...)` cells run quickly in your own kernel and never train anything. They "
         "check:",
         "",
-        f"- the trained models ({_labels(spec.VARIABLE)}): {spec.PUBLIC_CHECK_COVERS['variable']};",
-        f"- your functions ({_labels(spec.BUILDER)}): {spec.PUBLIC_CHECK_COVERS['builder']};",
-        f"- {_labels(spec.ANSWER)} and `{spec.STUDENT_ID_VARIABLE}`: "
+        f"- the trained models ({_labels(item_kinds.VARIABLE)}): {spec.PUBLIC_CHECK_COVERS['variable']};",
+        f"- your functions ({_labels(item_kinds.BUILDER)}): {spec.PUBLIC_CHECK_COVERS['builder']};",
+        f"- {_labels(item_kinds.ANSWER)} and `{spec.STUDENT_ID_VARIABLE}`: "
         f"{spec.PUBLIC_CHECK_COVERS['answer']}.",
         "",
         f"When `{spec.EPOCHS_ENV_VAR}` or `{spec.TRAIN_SUBSET_ENV_VAR}` is set, the checks of the "

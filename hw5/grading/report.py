@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from hw5 import settings
-from hw5.kit import spec
+from hw5.kit import item_kinds, spec
 from hw5.text import md_table, number, points_text, score_text, table
 
 from .results import (EXTRA_KEY, GRADED, INTERNAL_ERROR, ItemResult, QuestionResult,
@@ -175,7 +175,7 @@ def cell_error_lines(cell_errors) -> list:
 
 def item_label(item: ItemResult) -> str:
     found = spec.ITEMS.get(item.id)
-    kind = spec.ITEM_KINDS.get(found.kind) if found is not None else None
+    kind = item_kinds.ITEM_KINDS.get(found.kind) if found is not None else None
     if kind is None:
         return item.id
     return kind.label.format(found.target)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hw5.kit import spec
+from hw5.kit import item_kinds, spec
 
 from hw5.statuses import (  # noqa: F401 - re-exported
     GRADED,
@@ -88,8 +88,8 @@ class ItemResult:
 
     @property
     def trained_by_grader(self) -> bool:
-        """Whether the item's kind is decided by grade-time training (``spec.ItemKind``)."""
-        kind = spec.ITEM_KINDS.get(self.kind)
+        """Whether the item's kind is decided by grade-time training (``item_kinds.ItemKind``)."""
+        kind = item_kinds.ITEM_KINDS.get(self.kind)
         return bool(kind and kind.trained_by_grader)
 
     @classmethod

@@ -17,7 +17,7 @@ import sys
 from dataclasses import asdict
 
 from hw5.grading.answers import answer_checks, item_fraction
-from hw5.kit import spec
+from hw5.kit import item_kinds, spec
 
 from .report import ItemResult, items_to_json
 
@@ -63,7 +63,7 @@ def grade_export_checks(export: dict) -> list:
                 found = list(checks.run_item(item, bundle, answers))
                 passed = checks.item_passed(found)
                 summary = items.summary(item, bundle) if passed else ""
-                if passed and spec.ITEM_KINDS[item.kind].trained_by_grader:
+                if passed and item_kinds.ITEM_KINDS[item.kind].trained_by_grader:
                     if data is None:
                         from hw5.grading.training import prepare_data
 

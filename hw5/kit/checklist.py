@@ -21,7 +21,7 @@ import contextlib
 import io
 import re
 
-from . import live_history, p3, spec
+from . import item_kinds, live_history, p3, spec
 
 _TODO = re.compile(spec.TODO_CELL_PATTERN, re.IGNORECASE)
 _OUTCOMES = {}  # "TODO3" -> None (its last run ended without an error) or the error's text
@@ -102,11 +102,11 @@ def _names(question) -> list:
     """The notebook names an autograded question reads."""
     names = []
     for item in question.items:
-        applies_to = spec.ITEM_KINDS[item.kind].applies_to
-        if applies_to == spec.VARIABLE:
+        applies_to = item_kinds.ITEM_KINDS[item.kind].applies_to
+        if applies_to == item_kinds.VARIABLE:
             tv = spec.TRAINED_VARIABLES[item.target]
             names += [tv.model, tv.history]
-        elif applies_to == spec.BUILDER:
+        elif applies_to == item_kinds.BUILDER:
             names.append(item.target)
         else:
             names.append(spec.ANSWER_ITEM_VARIABLES.get(item.target, item.target))

@@ -1,13 +1,10 @@
-"""The single source of truth for HW5: architectures, optimizer settings, questions, points,
-grading thresholds and student-facing messages.
+"""The single source of truth for HW5, and what a course edits (README "Changing the assignment"):
+architectures, optimizers, questions, points, grading thresholds and student-facing messages.
 
-Pure Python (no TensorFlow import) so that the notebook, the public checks, the trusted grader,
-the rubric and the README tables can all read it. Reference answers, and anything that would
-reveal them, are NOT here: they live on the grading side, which is never shipped to students.
-
-It always imports, whatever its data: what does not fit together (points that do not add up, a
-trained variable without a measured reference run, ...) is listed by ``hw5.kit.spec_problems``,
-which ``hw5 build`` and ``hw5 validate`` refuse to go past.
+Pure Python (no TensorFlow), read by the notebook, the checks, the grader, the rubric and the
+README. No reference answer is here (they live on the grading side, never shipped). It always
+imports: what does not fit together is listed by ``spec_problems``, which ``hw5 build`` and
+``hw5 validate`` refuse to go past.
 """
 from __future__ import annotations
 
@@ -106,8 +103,6 @@ TOTAL_PARAMS = {name: sum(l.params for l in layers) for name, layers in ARCHITEC
 
 LOSS = "categorical_crossentropy"
 METRIC = "accuracy"
-LR_RTOL = 1e-5  # Keras 3 stores the learning rate as float32
-MOMENTUM_ATOL = 1e-6
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,10 +123,9 @@ class OptimizerSpec:
     class_name: str
     settings: dict = field(default_factory=dict, hash=False)
 
-    def usage(self) -> str:
-        """How a student writes it: ``SGD(learning_rate=..., momentum=...)``."""
-        args = ", ".join(f"{k}=..." for k in self.settings if k != "nesterov")
-        return f"{self.class_name}({args})"
+
+def sgd(learning_rate, momentum=0.0) -> OptimizerSpec:
+    return OptimizerSpec("SGD", {"learning_rate": learning_rate, "momentum": momentum})
 
 
 @dataclass(frozen=True)
@@ -141,30 +135,28 @@ class Builder:
     name: str
     architecture: str
     params: tuple  # parameter names, in order
-    # Argument sets the grader calls it with (at least two, differing in every parameter).
-    probes: tuple
-    # Argument set used for the grade-time training check.
-    train_args: dict
-    optimizer: OptimizerSpec = OptimizerSpec("SGD", {"learning_rate": ARGUMENT, "momentum": 0.0})
+    probes: tuple  # argument sets the grader calls it with (two or more, differing in each one)
+    train_args: dict  # the argument set of the grade-time training check
+    optimizer: OptimizerSpec  # the optimizer every model it returns is compiled with
 
 
 BUILDERS = {
     "define_model": Builder(
         "define_model", "baseline", ("learning_rate",),
         probes=({"learning_rate": 0.01}, {"learning_rate": 0.37}),
-        train_args={"learning_rate": 0.01},
+        train_args={"learning_rate": 0.01}, optimizer=sgd(ARGUMENT),
     ),
     "define_model_with_momentum": Builder(
         "define_model_with_momentum", "baseline", ("learning_rate", "momentum"),
         probes=({"learning_rate": 0.01, "momentum": 0.9}, {"learning_rate": 0.37, "momentum": 0.0},
                 {"learning_rate": 0.05, "momentum": 0.5}),
         train_args={"learning_rate": 0.01, "momentum": 0.9},
-        optimizer=OptimizerSpec("SGD", {"learning_rate": ARGUMENT, "momentum": ARGUMENT}),
+        optimizer=sgd(ARGUMENT, momentum=ARGUMENT),
     ),
     "define_model_2_conv": Builder(
         "define_model_2_conv", "two_conv", ("learning_rate",),
         probes=({"learning_rate": 0.01}, {"learning_rate": 0.37}),
-        train_args={"learning_rate": 0.01},
+        train_args={"learning_rate": 0.01}, optimizer=sgd(ARGUMENT),
     ),
 }
 
@@ -176,8 +168,7 @@ GIVEN_BUILDERS = ("define_model",)
 
 @dataclass(frozen=True)
 class TrainedVariable:
-    """A `model_*` / `history_*` pair the notebook trains: the model a builder returns, compiled
-    with ``optimizer``."""
+    """A `model_*` / `history_*` pair the notebook trains: a model ``builder`` returns."""
 
     model: str
     history: str
@@ -204,10 +195,6 @@ class TrainedVariable:
                 if p in self.optimizer.settings}
 
 
-def sgd(learning_rate, momentum=0.0) -> OptimizerSpec:
-    return OptimizerSpec("SGD", {"learning_rate": learning_rate, "momentum": momentum})
-
-
 TRAINED_VARIABLES = {tv.model: tv for tv in (
     TrainedVariable("model", "history", "define_model", sgd(0.01)),
     TrainedVariable("model_eta_large", "history_eta_large", "define_model", sgd(1.0)),
@@ -223,10 +210,6 @@ TRAINED_VARIABLES = {tv.model: tv for tv in (
 REFERENCE_RUNS = _reference_results.RUNS
 REFERENCE_MEASURED = _reference_results.MEASURED
 REFERENCE_TEST_LABEL_COUNTS = _reference_results.TEST_LABEL_COUNTS  # test images per digit
-REFERENCE_VAL_ACCURACY = {name: run["history"]["val_accuracy"][-1]
-                          for name, run in REFERENCE_RUNS.items()}
-REFERENCE_TRAIN_ACCURACY = {name: run["history"]["accuracy"][-1]
-                            for name, run in REFERENCE_RUNS.items()}
 
 # ---------------------------------------------------------------------------------------------
 # How the graded runs must be trained (what the grading kernel's fit records are checked for)
@@ -266,42 +249,11 @@ ACCURACY_THRESHOLDS = {  # builder -> minimum test accuracy after grade-time tra
 AUTO = "auto"
 MANUAL = "manual"
 
-# What an item's target names: a key of BUILDERS, of TRAINED_VARIABLES or of ANSWER_ITEM_VARIABLES.
-BUILDER = "builder"
-VARIABLE = "variable"
-ANSWER = "answer"
-
-
-@dataclass(frozen=True)
-class ItemKind:
-    """What an item of this kind checks. The one place a kind means something: the kit computes
-    items by ``applies_to``, the report labels them and the trusted grader trains them from here."""
-
-    name: str
-    label: str  # how the student reads the item ("{}": its target)
-    applies_to: str  # BUILDER, VARIABLE or ANSWER
-    trained_by_grader: bool = False  # passes only if the grader's training run reaches the threshold
-
-
-ITEM_KINDS = {k.name: k for k in (
-    ItemKind("architecture", "Architecture of `{}`", BUILDER),
-    ItemKind("optimizer", "Optimizer of `{}`", BUILDER),
-    ItemKind("learns", "`{}` learns (trained by the grader)", BUILDER, trained_by_grader=True),
-    ItemKind("variable", "Trained model `{}`", VARIABLE),
-    ItemKind("answer", "Your answer", ANSWER),
-)}
-
-
-def item_kinds(applies_to: str) -> tuple:
-    """The names of the item kinds whose target is a BUILDER, a VARIABLE or an ANSWER."""
-    return tuple(k.name for k in ITEM_KINDS.values() if k.applies_to == applies_to)
-
-
 @dataclass(frozen=True)
 class Item:
     """One scored item of an autograded question: what is checked, on which name, for how much."""
 
-    kind: str  # a key of ITEM_KINDS
+    kind: str  # a key of item_kinds.ITEM_KINDS
     target: str  # a key of BUILDERS or TRAINED_VARIABLES, or an answer item (ITEM_KINDS says which)
     points: float
 
@@ -319,16 +271,15 @@ class Question:
     kind: str  # AUTO or MANUAL
     part: str  # "written" or "notebook"
     items: tuple = ()  # Item, for AUTO questions (their points sum to `points`)
-    section: int | None = None  # notebook section (1-4) the question belongs to
+    section: int | None = None  # notebook section (a key of SECTION_TITLES)
 
 
 def _q(id, title, points, kind, part, *items, section=None):
     return Question(id, title, points, kind, part, tuple(Item(*i) for i in items), section)
 
 
-# Each notebook section is worth SECTION_POINTS, split between its autograded code and the
-# written question that ends it; the written explanations carry most of the notebook's points.
-# The notebook's text says so: hw5.kit.spec_problems checks that every section adds up to it.
+# Each notebook section is worth SECTION_POINTS (the notebook says so; spec_problems checks it),
+# split between its code and the written question that ends it, which carries most of them.
 SECTION_POINTS = 5
 SECTION_TITLES = {1: "The baseline model", 2: "Learning rates", 3: "Momentum",
                   4: "A second convolution layer"}  # the notebook's {{section_heading.n}}
@@ -345,13 +296,11 @@ QUESTIONS = (
     _q("baseline", "Baseline model (given): define_model, model, history", 0, AUTO, "notebook",
        ("architecture", "define_model", 0), ("variable", "model", 0), section=1),
     _q("q1", "Q1 The baseline's training curves", 5, MANUAL, "notebook", section=1),
-    # Section 2.
     _q("todo1", "TODO1 Train with learning rate 1", 1, AUTO, "notebook",
        ("variable", "model_eta_large", 1), section=2),
     _q("todo2", "TODO2 Train with learning rate 1e-5", 1, AUTO, "notebook",
        ("variable", "model_eta_small", 1), section=2),
     _q("q2", "Q2 Learning rates 1 and 1e-5", 3, MANUAL, "notebook", section=2),
-    # Section 3.
     _q("todo3", "TODO3 define_model_with_momentum", 1, AUTO, "notebook",
        ("architecture", "define_model_with_momentum", 0.25),
        ("optimizer", "define_model_with_momentum", 0.5),
@@ -359,7 +308,6 @@ QUESTIONS = (
     _q("todo4", "TODO4 Train with learning rate 0.01 and momentum 0.9", 1, AUTO, "notebook",
        ("variable", "model_momentum", 1), section=3),
     _q("q3", "Q3 Momentum", 3, MANUAL, "notebook", section=3),
-    # Section 4.
     _q("todo5", "TODO5 define_model_2_conv", 1, AUTO, "notebook",
        ("architecture", "define_model_2_conv", 0.5), ("optimizer", "define_model_2_conv", 0.25),
        ("learns", "define_model_2_conv", 0.25), section=4),

@@ -17,19 +17,20 @@ from __future__ import annotations
 import math
 
 from . import spec as _spec
+from .item_kinds import ANSWER, BUILDER, ITEM_KINDS, VARIABLE
 
 _EPS = 1e-9
 _REFERENCE_SCRIPT = "run scripts/reference_results.py (it measures the solution's runs)"
 
 
-def problems(spec=_spec) -> list:
-    """Every inconsistency of ``spec`` (the module, or any object with its attribute names), each
-    as one sentence saying what is wrong and what to do; [] when there is none."""
-    out = []
-    for check in (_item_kind_problems, _architecture_problems, _builder_problems,
-                  _trained_variable_problems, _question_problems, _section_problems):
-        out += check(spec)
-    return out
+def problems(spec=_spec, kinds=None) -> list:
+    """Every inconsistency of ``spec`` (the module, or any object with its attribute names) with
+    the item ``kinds`` (``item_kinds.ITEM_KINDS`` by default), each as one sentence saying what is
+    wrong and what to do; [] when there is none."""
+    kinds = ITEM_KINDS if kinds is None else kinds
+    out = _item_kind_problems(kinds) + _architecture_problems(spec) + _builder_problems(spec, kinds)
+    out += _trained_variable_problems(spec) + _question_problems(spec, kinds)
+    return out + _section_problems(spec)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -37,18 +38,18 @@ def problems(spec=_spec) -> list:
 # ---------------------------------------------------------------------------------------------
 def _targets(spec) -> dict:
     """What each ``ItemKind.applies_to`` names -> the names an item of that kind may target."""
-    return {spec.BUILDER: spec.BUILDERS, spec.VARIABLE: spec.TRAINED_VARIABLES,
-            spec.ANSWER: spec.ANSWER_ITEM_VARIABLES}
+    return {BUILDER: spec.BUILDERS, VARIABLE: spec.TRAINED_VARIABLES,
+            ANSWER: spec.ANSWER_ITEM_VARIABLES}
 
 
-def _item_kind_problems(spec) -> list:
+def _item_kind_problems(kinds) -> list:
     out = []
-    for name, kind in spec.ITEM_KINDS.items():
+    for name, kind in kinds.items():
         if kind.name != name:
             out.append(f"ITEM_KINDS[{name!r}] is named {kind.name!r}: use the same name for both")
-        if kind.applies_to not in _targets(spec):
+        if kind.applies_to not in (BUILDER, VARIABLE, ANSWER):
             out.append(f"item kind {name!r} applies to {kind.applies_to!r}: make it one of "
-                       f"{', '.join(map(repr, _targets(spec)))}")
+                       f"{', '.join(map(repr, (BUILDER, VARIABLE, ANSWER)))}")
     return out
 
 
@@ -110,10 +111,10 @@ def _architecture_problems(spec) -> list:
 # ---------------------------------------------------------------------------------------------
 # Builders and trained variables
 # ---------------------------------------------------------------------------------------------
-def _builder_problems(spec) -> list:
+def _builder_problems(spec, kinds) -> list:
     out = []
     trained = {i.target for q in spec.QUESTIONS for i in q.items
-               if i.kind in spec.ITEM_KINDS and spec.ITEM_KINDS[i.kind].trained_by_grader}
+               if i.kind in kinds and kinds[i.kind].trained_by_grader}
     for name, b in spec.BUILDERS.items():
         where = f"builder {name}"
         if b.name != name:
@@ -195,7 +196,7 @@ def _points(value) -> str:
     return f"{value:g}"
 
 
-def _question_problems(spec) -> list:
+def _question_problems(spec, kinds) -> list:
     out = []
     seen_questions, seen_items = set(), set()
     targets = _targets(spec)
@@ -220,10 +221,10 @@ def _question_problems(spec) -> list:
             if item.id in seen_items:
                 out.append(f"item {item.id} is scored twice: keep it in one question only")
             seen_items.add(item.id)
-            kind = spec.ITEM_KINDS.get(item.kind)
+            kind = kinds.get(item.kind)
             if kind is None:
                 out.append(f"{where}: item kind {item.kind!r} is not one of ITEM_KINDS "
-                           f"({', '.join(spec.ITEM_KINDS)}): register it there or fix the item")
+                           f"({', '.join(kinds)}): register it there or fix the item")
             elif item.target not in targets.get(kind.applies_to, ()):
                 out.append(f"{where}: item {item.id} is about {item.target!r}, which is not a "
                            f"{kind.applies_to} the spec defines: add it there or fix the item")

@@ -2,7 +2,7 @@
 """Scored items (``spec.Item``: kind, target, points) -> the CheckResults that decide them.
 
 ``run_item(item, bundle, reference)`` dispatches on what the item's kind applies to
-(``spec.ITEM_KINDS``) and on ``item.target``:
+(``item_kinds.ITEM_KINDS``) and on ``item.target``:
 
 - ``architecture`` / ``optimizer`` / ``learns`` of a builder (``spec.BUILDERS``): the models its
   probe calls return. ``learns`` holds only the static pre-checks (compiled, trainable, kernels
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from . import item_kinds
 from . import layer_checks as L
 from . import model_checks as C
 from . import optimizer_checks as O
@@ -28,7 +29,7 @@ from .check_result import CheckResult, number
 from .analyse_compile import canonical_loss, canonical_metrics, optimizer_facts
 from .run_data_checks import compile_settings
 
-BUILDER_KINDS = spec.item_kinds(spec.BUILDER)
+BUILDER_KINDS = item_kinds.item_kinds(item_kinds.BUILDER)
 
 
 def item_passed(results) -> bool:
@@ -185,13 +186,13 @@ def _answer(item, bundle, reference) -> list:
 
 
 def _compute(item, bundle, reference) -> list:
-    kind = spec.ITEM_KINDS.get(item.kind)
+    kind = item_kinds.ITEM_KINDS.get(item.kind)
     applies_to = kind.applies_to if kind is not None else None
-    if applies_to == spec.ANSWER:
+    if applies_to == item_kinds.ANSWER:
         return _answer(item, bundle, reference or {})
-    if applies_to == spec.VARIABLE and item.target in spec.TRAINED_VARIABLES:
+    if applies_to == item_kinds.VARIABLE and item.target in spec.TRAINED_VARIABLES:
         return variable_item(bundle.variables[item.target], bundle)
-    if applies_to == spec.BUILDER and item.target in spec.BUILDERS:
+    if applies_to == item_kinds.BUILDER and item.target in spec.BUILDERS:
         return _builder_results(bundle, item.target)[item.kind]
     return [CheckResult("item", False, f"unknown item {item.id!r}")]
 
