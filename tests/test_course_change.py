@@ -94,6 +94,7 @@ def test_a_course_adds_an_adam_experiment_and_gives_p3_five_points(tmp_path):
             f"{notebook:g}; autograded {auto:g}, manually graded {written + notebook - auto:g}."
             in rubric), rubric[:600]
     assert "| TODO7 Train with Adam | notebook | autograder | 2 |" in rubric
+    assert "for judging Q1–Q5" in rubric  # spec.PLOT_QUESTIONS follows the new question
     readme = (copy / "README.md").read_text(encoding="utf-8")
     assert (f"| **total** | **{auto:g}** | **{written + notebook - auto:g}** | "
             f"**{written + notebook:g}** |") in readme

@@ -48,7 +48,8 @@ def render(master_nb) -> str:
               f"{meta['batch_size']}, seed {meta['seed']}; Keras {meta['versions']['keras']}, "
               f"TensorFlow {meta['versions']['tensorflow']}; measured {meta['measured']} by "
               "`scripts/reference_results.py`, every epoch in `docs/reference_results.md`), "
-              "for judging Q1–Q4. Students' runs vary from run to run; the shapes of the curves "
+              f"for judging {spec.PLOT_QUESTIONS.replace('-', '–')}. Students' runs vary from "
+              "run to run; the shapes of the curves "
               "matter more than the third decimal.", "",
               "| variable | learning rate | momentum | training accuracy | validation accuracy "
               "| training loss | validation loss (lowest, epoch) |",

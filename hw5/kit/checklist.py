@@ -234,6 +234,7 @@ def report(grader, env, environ=None) -> str:
     else:
         lines.append("Nothing else found that would cost points.")
     lines += ["", "Passing the public checks is not full marks: only the autograder "
-              f"{spec.AUTOGRADER_ADDS}; the course staff grade the written answers and Q1-Q4 "
+              f"{spec.AUTOGRADER_ADDS}; the course staff grade the written answers and "
+              f"{spec.PLOT_QUESTIONS} "
               "from your saved outputs."]
     return "\n".join(lines)

@@ -108,8 +108,7 @@ METRIC = "accuracy"
 # ---------------------------------------------------------------------------------------------
 # Optimizers, what the student builds, and how the grader probes it
 # ---------------------------------------------------------------------------------------------
-# In a builder's OptimizerSpec: this setting is the builder's argument of the same name.
-ARGUMENT = "<argument>"
+ARGUMENT = "<argument>"  # in a builder's OptimizerSpec: the builder's argument of that name
 
 
 @dataclass(frozen=True)
@@ -246,8 +245,7 @@ ACCURACY_THRESHOLDS = {  # builder -> minimum test accuracy after grade-time tra
 # ---------------------------------------------------------------------------------------------
 # Questions and points
 # ---------------------------------------------------------------------------------------------
-AUTO = "auto"
-MANUAL = "manual"
+AUTO, MANUAL = "auto", "manual"
 
 @dataclass(frozen=True)
 class Item:
@@ -322,6 +320,8 @@ ITEMS = {item.id: item for q in QUESTIONS for item in q.items}
 TOTAL_POINTS = sum(PART_POINTS.values())
 AUTO_POINTS = sum(q.points for q in QUESTIONS if q.kind == AUTO)
 MANUAL_POINTS = TOTAL_POINTS - AUTO_POINTS
+_PLOTS = [q.title.split()[0] for q in QUESTIONS if q.kind == MANUAL and q.part == "notebook"]
+PLOT_QUESTIONS = f"{_PLOTS[0]}-{_PLOTS[-1]}" if _PLOTS else "none"  # "Q1-Q4", on the runs' plots
 MANUAL_GRADING_NOTE = ("Graded by the course staff from the answer in your notebook "
                        "(Gradescope manual grading); not part of the autograder score.")
 
@@ -387,14 +387,14 @@ AUTOGRADER_ADDS = ("re-runs your notebook and checks every fit call it makes (it
                    "data, batch size, epochs, validation set), trains the models your functions "
                    "build (grade-time training), and grades P1.1's letter and P3's numbers")
 PUBLIC_CHECK_LINE = "Checked here: {covers}. Only the autograder {adds}."
-# The notebook's quick-run shortcuts (EPOCHS_ENV_VAR, TRAIN_SUBSET_ENV_VAR) as the public checks
-# and the checklist report them.
+# The quick-run shortcuts (EPOCHS_ENV_VAR, TRAIN_SUBSET_ENV_VAR) as public checks report them.
 QUICK_RUN_NOTE = ("judged with the quick-run shortcut {settings} set in this kernel's "
                   "environment, as the notebook applies it; the autograder expects {epochs} epochs "
                   "on all {images:,} training images")
 QUICK_RUN_WARNING = ("Training was shortened by {settings} (set in the environment of this "
-                     "kernel). The staff grade Q1-Q4 from the plots and accuracies your runs print, "
-                     "so submit runs of {epochs} epochs on all {images:,} training images: unset "
-                     "{names}, restart the kernel and run every cell.")
+                     "kernel). The staff grade " + PLOT_QUESTIONS + " from the plots and "
+                     "accuracies your runs print, so submit runs of {epochs} epochs on all "
+                     "{images:,} training images: unset {names}, restart the kernel and run every "
+                     "cell.")
 # A cell the student writes starts with this comment ("# TODO3: ...").
 TODO_CELL_PATTERN = r"^\s*#\s*(TODO\s*\d+)\b"
