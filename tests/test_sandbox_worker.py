@@ -22,6 +22,16 @@ def test_consecutive_notebooks_of_one_runner_get_different_uids():
     assert len({throwaway_uid() for _ in range(5)}) == 5
 
 
+def test_nothing_a_child_prints_is_read_as_its_answer():
+    code = ("import os; from hw5.ta.child_process import answer, protocol_stdout; "
+            "out = protocol_stdout(); print('from Python'); os.write(1, b'from C\\n'); "
+            "answer(out, None); answer(out, ValueError('bad\\nexport'))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert proc.stdout == "ok\nerror ValueError: bad export\n"
+    assert "from Python" in proc.stderr and "from C" in proc.stderr
+
+
 def _comparable(result: dict) -> dict:
     """A sandbox result without what depends on the moment (times, memory, uid, pids)."""
     export = dict(result["export"] or {})

@@ -9,6 +9,7 @@ again on the next request, and a fresh one replaces it after `recycle_after` req
 from __future__ import annotations
 
 import json
+import os
 import selectors
 import subprocess
 import sys
@@ -97,6 +98,17 @@ class ChildProcess:
         self.close()
         return pipeline.Step(False, False, f"python -m {self.module} exited {code}: {tail}",
                              time.monotonic() - start)
+
+
+def protocol_stdout():
+    """The child's side: a text stream on its real stdout for the answers, after which file
+    descriptor 1 and `sys.stdout` point at stderr, so that nothing else printed (by our code or
+    a library, from Python or C) can be read as an answer."""
+    sys.stdout.flush()
+    answers = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return answers
 
 
 def answer(stdout, error: Exception | None) -> None:

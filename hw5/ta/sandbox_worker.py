@@ -21,7 +21,7 @@ import sys
 import time
 import traceback
 
-from .child_process import ChildProcess, answer
+from .child_process import ChildProcess, answer, protocol_stdout
 
 MODULE = "hw5.ta.sandbox_worker"
 RECYCLE_AFTER = 100  # a fresh runner after this many notebooks
@@ -31,7 +31,7 @@ def serve(stdin=None, stdout=None) -> int:
     from hw5.sandbox.__main__ import main
     from hw5.sandbox.runner import warm_up
 
-    stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
+    stdin, stdout = stdin or sys.stdin, stdout or protocol_stdout()
     warm_up()
     for line in stdin:
         if not line.strip():

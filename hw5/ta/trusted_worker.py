@@ -30,7 +30,7 @@ from pathlib import Path
 
 from hw5.grading import pipeline
 
-from .child_process import ChildProcess, answer
+from .child_process import ChildProcess, answer, protocol_stdout
 
 MODULE = "hw5.ta.trusted_worker"
 # A fresh process after this many exports: bounds whatever a long-lived TensorFlow keeps.
@@ -47,7 +47,7 @@ ANALYSES_KEPT = 256  # distinct model exports whose analysis a worker keeps
 def serve(stdin=None, stdout=None) -> int:
     from hw5.grading import trusted
 
-    stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
+    stdin, stdout = stdin or sys.stdin, stdout or protocol_stdout()
     trusted.limit_resources()
     _warm_up()
     for line in stdin:
