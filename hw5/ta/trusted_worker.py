@@ -5,8 +5,9 @@ TensorFlow's import and MNIST's loading (several CPU-seconds) for every submissi
 side is our own code reading plain data, so `grade-all` keeps one such process per worker
 (`python -m hw5.ta.trusted_worker`) and hands it one export after another; it runs exactly
 `hw5.grading.trusted.check_export_file` on each, under the same data limit. Identical model exports
-are trained once per process (`hw5.grading.trusted.train_cached`). Each student's notebook still
-runs in its own fresh sandbox (`python -m hw5.sandbox`), as with `hw5 grade`.
+are trained once per process (`hw5.grading.trusted.train_cached`), each distinct exported model
+is analysed once (`_remember_model_analyses`) and MNIST's grade-time subset is loaded once. Each
+student's notebook still runs in its own fresh sandboxed kernel (`hw5.ta.sandbox_worker`).
 
 Protocol (`hw5.ta.child_process`): one JSON line ``["EXPORT.json", "ITEMS.json"]`` on stdin per
 export; one line back, ``ok`` or ``error <what>``. End of stdin ends the process.
