@@ -56,15 +56,18 @@ class SandboxOutcome:
 
 
 def grade_submission(path, *, submitter_ids=(), deadline_s: float = settings.GRADE_DEADLINE_S,
-                     checker=None) -> SubmissionResult:
+                     checker=None, sandbox_step=None) -> SubmissionResult:
     """Grade one notebook; never raises for anything the submission contains. `checker` runs the
     trusted checks, with `run_trusted_checks`'s signature and answer (default: that function,
-    a fresh process; `grade-all` passes a long-lived worker's)."""
+    a fresh process; `grade-all` passes a long-lived worker's). `sandbox_step(args, timeout)`
+    runs `python -m hw5.sandbox`'s main with `args` and returns a Step (default: `run_step`, a
+    fresh process; `grade-all` passes a long-lived runner's, which starts a fresh kernel too)."""
     start = time.monotonic()
     deadline = start + deadline_s
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="hw5-grade-") as tmp:
-        sandbox = run_sandbox(path, Path(tmp), deadline - settings.TRUSTED_RESERVE_S)
+        sandbox = run_sandbox(path, Path(tmp), deadline - settings.TRUSTED_RESERVE_S,
+                              sandbox_step)
         status, messages = sandbox.status, list(sandbox.messages)
         staff = list(sandbox.staff_notes)
         items: dict = {}
@@ -129,12 +132,16 @@ def _kill_tree(pid: int) -> None:
     psutil.wait_procs(family, timeout=5)
 
 
-def run_sandbox(path: Path, tmp: Path, deadline: float) -> SandboxOutcome:
+def run_sandbox(path: Path, tmp: Path, deadline: float, sandbox_step=None) -> SandboxOutcome:
     """Run the untrusted notebook (`python -m hw5.sandbox`) until `deadline` (time.monotonic())
     at the latest."""
     out = tmp / "sandbox.json"
-    step = run_step("hw5.sandbox", [path, out, "--deadline", f"{deadline:.3f}"],
-                    deadline - time.monotonic() + SANDBOX_SLACK_S)
+    args = [str(path), str(out), "--deadline", f"{deadline:.3f}"]
+    timeout = deadline - time.monotonic() + SANDBOX_SLACK_S
+    if sandbox_step is None:
+        step = run_step("hw5.sandbox", args, timeout)
+    else:
+        step = sandbox_step(args, timeout)
     data = None
     if step.ok:
         try:

@@ -63,13 +63,20 @@ def sandbox_user() -> SandboxUser | None:
     return SandboxUser(uid, uid, f"uid {uid}")
 
 
+_UIDS_TAKEN = [0]  # throwaway uids this process has handed out
+_UID_STRIDE = 97
+
+
 def throwaway_uid() -> int:
     """A uid of `settings.SANDBOX_THROWAWAY_UIDS` that no process uses now (starting from one
-    derived from our pid, so concurrent runs start apart)."""
+    derived from our pid, so concurrent runs start apart, and moving on with every call, so a
+    long-lived runner gives consecutive notebooks different uids: files one kernel left outside
+    its directory are not the next one's)."""
     from .watchdog import processes_of_uid
 
     uids = settings.SANDBOX_THROWAWAY_UIDS
-    start = os.getpid() % len(uids)
+    start = (os.getpid() + _UID_STRIDE * _UIDS_TAKEN[0]) % len(uids)
+    _UIDS_TAKEN[0] += 1
     for step in range(len(uids)):
         uid = uids[(start + step) % len(uids)]
         if not processes_of_uid(uid):

@@ -10,11 +10,13 @@ Writes, under OUTDIR:
   checks.csv, summary.md, mistakes.png   what the class got wrong (`hw5.ta.summary`)
   similarity.html, similarity.csv        which submissions look alike (`hw5.ta.similarity`)
 
-Each worker checks its exports in one long-lived trusted process (`hw5.ta.trusted_worker`); each
-notebook still runs in a fresh sandbox, as with `hw5 grade`. Every row is read from the result model each results.json carries (`hw5.grading.report.
-from_gradescope`), never from message text. A submission whose results/<id>.json exists is not
-graded again unless --force. Nothing a submission contains stops the batch: a worker that crashes
-or raises leaves a zero row with status "error" and a staff note.
+Each worker runs its notebooks through one long-lived sandbox runner (`hw5.ta.sandbox_worker`) and
+checks their exports in one long-lived trusted process (`hw5.ta.trusted_worker`); each notebook
+still runs in a fresh sandboxed kernel, as with `hw5 grade`. Every row is read from the result
+model each results.json carries (`hw5.grading.report.from_gradescope`), never from message text.
+A submission whose results/<id>.json exists is not graded again unless --force. Nothing a
+submission contains stops the batch: a worker that crashes or raises leaves a zero row with
+status "error" and a staff note.
 """
 from __future__ import annotations
 
@@ -212,24 +214,30 @@ def _sids(sub: Submission) -> tuple:
 
 
 _TRUSTED = None  # this worker process's long-lived trusted checker (hw5.ta.trusted_worker)
+_RUNNER = None  # and its long-lived sandbox runner (hw5.ta.sandbox_worker)
 
 
 def grade_one(notebook: str, submitter_ids=()) -> dict:
     """Worker: grade one notebook (runs in a spawned process) as `hw5 grade` does, except that
-    the trusted checks run in this worker's long-lived trusted process. Plain data back:
-    results.json's content and the score table."""
+    the sandbox runner and the trusted checks are this worker's long-lived processes (each
+    notebook still runs in a fresh kernel). Plain data back: results.json's content and the
+    score table."""
     import atexit
 
     from hw5.grading.pipeline import grade_submission
 
+    from .sandbox_worker import SandboxWorker
     from .trusted_worker import TrustedWorker
 
-    global _TRUSTED
+    global _TRUSTED, _RUNNER
+    if _RUNNER is None:
+        _RUNNER = SandboxWorker()
+        atexit.register(_RUNNER.close)
     if _TRUSTED is None:
         _TRUSTED = TrustedWorker()
         atexit.register(_TRUSTED.close)
     result = grade_submission(Path(notebook), submitter_ids=submitter_ids,
-                              checker=_TRUSTED.check)
+                              checker=_TRUSTED.check, sandbox_step=_RUNNER.run)
     return {"results": to_gradescope(result), "table": score_table(result)}
 
 

@@ -5,11 +5,12 @@ TensorFlow's import and MNIST's loading (several CPU-seconds) for every submissi
 side is our own code reading plain data, so `grade-all` keeps one such process per worker
 (`python -m hw5.ta.trusted_worker`) and hands it one export after another; it runs exactly
 `hw5.grading.trusted.check_export_file` on each, under the same data limit. Identical model exports
-are trained once per process (`hw5.grading.trusted.train_cached`). Each student's notebook still
-runs in its own fresh sandbox (`python -m hw5.sandbox`), as with `hw5 grade`.
+are trained once per process (`hw5.grading.trusted.train_cached`), each distinct exported model
+is analysed once (`_remember_model_analyses`) and MNIST's grade-time subset is loaded once. Each
+student's notebook still runs in its own fresh sandboxed kernel (`hw5.ta.sandbox_worker`).
 
-Protocol: one JSON line ``["EXPORT.json", "ITEMS.json"]`` on stdin per export; one line back,
-``ok`` or ``error <what>``. End of stdin ends the process.
+Protocol (`hw5.ta.child_process`): one JSON line ``["EXPORT.json", "ITEMS.json"]`` on stdin per
+export; one line back, ``ok`` or ``error <what>``. End of stdin ends the process.
 
 The client (`TrustedWorker.check`) has the signature of `hw5.grading.pipeline.run_trusted_checks`.
 A worker that does not answer in time is killed with its process tree; one that died is started
@@ -19,17 +20,18 @@ export when its memory has grown (RECYCLE_DATA_SHARE) and is replaced after RECY
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
-import selectors
-import subprocess
 import sys
-import tempfile
 import time
 import traceback
+from collections import OrderedDict
 from pathlib import Path
 
 from hw5.grading import pipeline
+
+from .child_process import ChildProcess, answer, protocol_stdout
 
 MODULE = "hw5.ta.trusted_worker"
 # A fresh process after this many exports: bounds whatever a long-lived TensorFlow keeps.
@@ -37,7 +39,7 @@ RECYCLE_AFTER = 40
 # ... or as soon as its data segment passes this share of its limit, so that memory a long-lived
 # TensorFlow keeps can never make a later student's model run out of memory.
 RECYCLE_DATA_SHARE = 0.8
-_STDERR_TAIL = 3
+ANALYSES_KEPT = 256  # distinct model exports whose analysis a worker keeps
 
 
 # ---------------------------------------------------------------------------------------------
@@ -46,21 +48,20 @@ _STDERR_TAIL = 3
 def serve(stdin=None, stdout=None) -> int:
     from hw5.grading import trusted
 
-    stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
+    stdin, stdout = stdin or sys.stdin, stdout or protocol_stdout()
     trusted.limit_resources()
     _warm_up()
     for line in stdin:
         if not line.strip():
             continue
+        error = None
         try:
             export_path, out_path = json.loads(line)
             trusted.check_export_file(export_path, out_path)
-            answer = "ok"
         except Exception as exc:  # noqa: BLE001 - the client records it for this export
             traceback.print_exc(file=sys.stderr)
-            answer = "error " + f"{type(exc).__name__}: {exc}".replace("\n", " ")[:500]
-        stdout.write(answer + "\n")
-        stdout.flush()
+            error = exc
+        answer(stdout, error)
         if _data_mb() > RECYCLE_DATA_SHARE * trusted.DATA_LIMIT_MB:
             break  # the client starts a fresh process for the next export
     return 0
@@ -80,7 +81,7 @@ def _data_mb() -> float:
 
 def _warm_up() -> None:
     """Import TensorFlow and load the grade-time data while the first notebook still runs."""
-    from hw5.grading.training import configure_runtime
+    from hw5.grading.training import configure_runtime, prepare_data
 
     configure_runtime()
     import keras  # noqa: F401
@@ -88,40 +89,57 @@ def _warm_up() -> None:
     from hw5.grading import answers
 
     answers.answer_checks()
+    prepare_data()
+    _remember_model_analyses()
+
+
+def _remember_model_analyses(size: int = ANALYSES_KEPT) -> None:
+    """Analyse each distinct exported model once in this process.
+
+    `hw5.kit.analyse.analyse_model` rebuilds a model from its exported config (~0.1 CPU-s); one
+    export holds up to a dozen models, most of them the same few configs, and so do most
+    submissions. Its result depends on nothing but the model export (config, compile settings,
+    weight shapes), so an identical export gets a copy of the facts found before; failures are
+    never reused (an out-of-memory rebuild depends on the moment). Wraps the kit's module
+    attribute, which `analyse_export` calls; `hw5 grade` is unchanged."""
+    from hw5.kit import analyse
+
+    original = getattr(analyse, "analyse_model", None)
+    if original is None or getattr(original, "_remembered", False):
+        return
+    kept: OrderedDict = OrderedDict()
+
+    def analyse_model(model_export):
+        try:
+            key = json.dumps(model_export, sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError):
+            return original(model_export)
+        facts = kept.get(key)
+        if facts is None:
+            facts = original(model_export)
+            if not facts.ok:
+                return facts
+            kept[key] = facts
+            if len(kept) > size:
+                kept.popitem(last=False)
+        else:
+            kept.move_to_end(key)
+            analyse_model.hits += 1
+        return copy.deepcopy(facts)
+
+    analyse_model._remembered = True
+    analyse_model.hits = 0
+    analyse.analyse_model = analyse_model
 
 
 # ---------------------------------------------------------------------------------------------
 # Client (the grading worker)
 # ---------------------------------------------------------------------------------------------
-class TrustedWorker:
-    """A `python -m hw5.ta.trusted_worker` child, started on creation and again when needed."""
+class TrustedWorker(ChildProcess):
+    """A `python -m hw5.ta.trusted_worker` child (see `hw5.ta.child_process`)."""
 
     def __init__(self, recycle_after: int = RECYCLE_AFTER):
-        self.recycle_after = recycle_after
-        self.proc: subprocess.Popen | None = None
-        self.served = 0
-        self._stderr = None
-        self.start()
-
-    def start(self) -> None:
-        self.close()
-        self._stderr = tempfile.TemporaryFile(prefix="hw5-trusted-")
-        self.proc = subprocess.Popen([sys.executable, "-m", MODULE], env=pipeline._child_env(),
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self._stderr, text=True, bufsize=1)
-        self.served = 0
-
-    def close(self) -> None:
-        if self.proc is not None:
-            try:
-                self.proc.stdin.close()
-                self.proc.wait(timeout=10)
-            except (OSError, subprocess.TimeoutExpired):
-                pipeline._kill_tree(self.proc.pid)
-            self.proc = None
-        if self._stderr is not None:
-            self._stderr.close()
-            self._stderr = None
+        super().__init__(MODULE, recycle_after)
 
     def check(self, export: dict, tmp: Path, timeout: float) -> tuple:
         """Like `pipeline.run_trusted_checks`: (item id -> ItemResult, Step)."""
@@ -129,52 +147,12 @@ class TrustedWorker:
         export_path.write_text(json.dumps(export), encoding="utf-8")
         deadline = time.monotonic() + timeout
         for attempt in range(2):
-            if self.proc is None or self.proc.poll() is not None \
-                    or self.served >= self.recycle_after:
-                self.start()
+            self.ensure_started()
             seasoned = self.served > 0
-            step = self._ask([str(export_path), str(out_path)], deadline)
+            step = self.ask([str(export_path), str(out_path)], deadline)
             if step.ok or step.timed_out or not seasoned:
                 break
         return pipeline.read_items(out_path, step)
-
-    def _ask(self, request: list, deadline: float) -> pipeline.Step:
-        start = time.monotonic()
-        try:
-            self.proc.stdin.write(json.dumps(request) + "\n")
-            self.proc.stdin.flush()
-        except OSError:
-            return self._died(start)
-        answer = self._read_line(deadline)
-        seconds = time.monotonic() - start
-        if answer is None:
-            pipeline._kill_tree(self.proc.pid)
-            self.close()
-            return pipeline.Step(False, True, f"python -m {MODULE} stopped after {seconds:.0f} s",
-                                 seconds)
-        if answer == "":
-            return self._died(start)
-        self.served += 1
-        if answer.strip() == "ok":
-            return pipeline.Step(True, seconds=seconds)
-        return pipeline.Step(False, False, f"python -m {MODULE}: {answer.strip()}", seconds)
-
-    def _read_line(self, deadline: float) -> str | None:
-        """The worker's next line; "" when it ended, None when `deadline` passed first."""
-        with selectors.DefaultSelector() as sel:
-            sel.register(self.proc.stdout, selectors.EVENT_READ)
-            if not sel.select(max(0.0, deadline - time.monotonic())):
-                return None
-        return self.proc.stdout.readline()
-
-    def _died(self, start: float) -> pipeline.Step:
-        code = self.proc.wait()
-        self._stderr.seek(0)
-        err = self._stderr.read().decode("utf-8", "replace")
-        tail = " | ".join(err.strip().splitlines()[-_STDERR_TAIL:]) or "no output"
-        self.close()
-        return pipeline.Step(False, False, f"python -m {MODULE} exited {code}: {tail}",
-                             time.monotonic() - start)
 
 
 if __name__ == "__main__":
