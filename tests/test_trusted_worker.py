@@ -79,7 +79,7 @@ def test_a_worker_analyses_each_distinct_model_once(monkeypatch):
     from hw5.kit import analyse, describe, spec
     from hw5.ta import trusted_worker
 
-    monkeypatch.setattr(analyse, "analyse_model", analyse.analyse_model)  # restored afterwards
+    monkeypatch.setattr(analyse, "_remembered", None)  # restored afterwards
     model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
                               keras.layers.Dense(10, activation="softmax")])
     model.compile(optimizer="sgd", loss="categorical_crossentropy")
@@ -87,17 +87,16 @@ def test_a_worker_analyses_each_distinct_model_once(monkeypatch):
     fresh = analyse.analyse_model(export)
     assert fresh.ok and fresh.total_params == 7850
 
-    trusted_worker._remember_model_analyses()
-    remembered = analyse.analyse_model
-    assert remembered(export) == fresh and remembered.hits == 0
-    again = remembered(json.loads(json.dumps(export)))
-    assert again == fresh and remembered.hits == 1
+    trusted_worker._warm_up()
+    assert analyse.analyse_model(export) == fresh and analyse.analyses_reused() == 0
+    again = analyse.analyse_model(json.loads(json.dumps(export)))
+    assert again == fresh and analyse.analyses_reused() == 1
     again.layers.clear()  # each caller gets its own copy
-    assert remembered(export) == fresh and remembered.hits == 2
+    assert analyse.analyse_model(export) == fresh and analyse.analyses_reused() == 2
     broken = dict(export, config_json='{"class_name": "Sequential", "config": {"layers": 1}}')
-    assert not remembered(broken).ok and not remembered(broken).ok
-    assert remembered.hits == 2  # failures are analysed again
+    assert not analyse.analyse_model(broken).ok and not analyse.analyse_model(broken).ok
+    assert analyse.analyses_reused() == 2  # failures are analysed again
     # analyse_export (what the trusted checks call) goes through the remembered analysis
     variable = next(iter(spec.TRAINED_VARIABLES))
     bundle = analyse.analyse_export({"variables": {variable: {"status": "ok", "model": export}}})
-    assert bundle.variables[variable].model == fresh and remembered.hits == 3
+    assert bundle.variables[variable].model == fresh and analyse.analyses_reused() == 3

@@ -22,7 +22,9 @@ error=...)``.
 """
 from __future__ import annotations
 
+import copy
 import json
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from . import spec
@@ -134,15 +136,70 @@ def _exc(exc: BaseException) -> str:
 # ---------------------------------------------------------------------------------------------
 # Entry points
 # ---------------------------------------------------------------------------------------------
+class _Remembered:
+    """The analyses of the last ``size`` distinct model exports (see ``remember_analyses``)."""
+
+    def __init__(self, size: int):
+        self.size, self.kept, self.hits = size, OrderedDict(), 0
+
+    @staticmethod
+    def key(model_export) -> str | None:
+        try:
+            return json.dumps(model_export, sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError):
+            return None
+
+    def get(self, key: str) -> ModelFacts | None:
+        facts = self.kept.get(key)
+        if facts is not None:
+            self.kept.move_to_end(key)
+            self.hits += 1
+            return copy.deepcopy(facts)  # each caller gets its own copy
+        return None
+
+    def keep(self, key: str, facts: ModelFacts) -> None:
+        self.kept[key] = copy.deepcopy(facts)
+        if len(self.kept) > self.size:
+            self.kept.popitem(last=False)
+
+
+_remembered: _Remembered | None = None
+
+
+def remember_analyses(size: int) -> None:
+    """From now on, analyse each distinct model export once in this process.
+
+    For a long-lived grading worker: rebuilding a model costs ~0.1 CPU-s, an export holds a
+    dozen models and most submissions share the same few configs. A model's facts depend on
+    nothing but its export, so an identical export gets a copy of what was found before;
+    failures are never kept (an out-of-memory rebuild depends on the moment)."""
+    global _remembered
+    if _remembered is None:
+        _remembered = _Remembered(size)
+
+
+def analyses_reused() -> int:
+    """How many analyses ``remember_analyses`` has answered from memory so far."""
+    return _remembered.hits if _remembered is not None else 0
+
+
 def analyse_model(model_export) -> ModelFacts:
     """Rebuild one exported model (the ``MODEL`` dict of docs/design.md) and measure it.
 
     Never raises: a model that cannot be rebuilt gives ``ModelFacts(ok=False, error=...)``.
     """
+    key = _remembered.key(model_export) if _remembered is not None else None
+    if key is not None:
+        facts = _remembered.get(key)
+        if facts is not None:
+            return facts
     try:
-        return _analyse_model(model_export)
+        facts = _analyse_model(model_export)
     except Exception as exc:  # defensive: the export is untrusted
         return ModelFacts(False, f"the model could not be analysed: {_exc(exc)}")
+    if key is not None and facts.ok:
+        _remembered.keep(key, facts)
+    return facts
 
 
 def _weight_shapes(value):

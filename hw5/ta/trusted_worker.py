@@ -6,7 +6,7 @@ side is our own code reading plain data, so `grade-all` keeps one such process p
 (`python -m hw5.ta.trusted_worker`) and hands it one export after another; it runs exactly
 `hw5.grading.trusted.check_export_file` on each, under the same data limit. Identical model exports
 are trained once per process (`hw5.grading.trusted.train_cached`), each distinct exported model
-is analysed once (`_remember_model_analyses`) and MNIST's grade-time subset is loaded once. Each
+is analysed once (`hw5.kit.analyse.remember_analyses`) and MNIST's grade-time subset is loaded once. Each
 student's notebook still runs in its own fresh sandboxed kernel (`hw5.ta.sandbox_worker`).
 
 Protocol (`hw5.ta.child_process`): one JSON line ``["EXPORT.json", "ITEMS.json"]`` on stdin per
@@ -20,13 +20,11 @@ export when its memory has grown (RECYCLE_DATA_SHARE) and is replaced after RECY
 """
 from __future__ import annotations
 
-import copy
 import json
 import os
 import sys
 import time
 import traceback
-from collections import OrderedDict
 from pathlib import Path
 
 from hw5.grading import pipeline
@@ -90,46 +88,9 @@ def _warm_up() -> None:
 
     answers.answer_checks()
     prepare_data()
-    _remember_model_analyses()
-
-
-def _remember_model_analyses(size: int = ANALYSES_KEPT) -> None:
-    """Analyse each distinct exported model once in this process.
-
-    `hw5.kit.analyse.analyse_model` rebuilds a model from its exported config (~0.1 CPU-s); one
-    export holds up to a dozen models, most of them the same few configs, and so do most
-    submissions. Its result depends on nothing but the model export (config, compile settings,
-    weight shapes), so an identical export gets a copy of the facts found before; failures are
-    never reused (an out-of-memory rebuild depends on the moment). Wraps the kit's module
-    attribute, which `analyse_export` calls; `hw5 grade` is unchanged."""
     from hw5.kit import analyse
 
-    original = getattr(analyse, "analyse_model", None)
-    if original is None or getattr(original, "_remembered", False):
-        return
-    kept: OrderedDict = OrderedDict()
-
-    def analyse_model(model_export):
-        try:
-            key = json.dumps(model_export, sort_keys=True, allow_nan=False)
-        except (TypeError, ValueError):
-            return original(model_export)
-        facts = kept.get(key)
-        if facts is None:
-            facts = original(model_export)
-            if not facts.ok:
-                return facts
-            kept[key] = facts
-            if len(kept) > size:
-                kept.popitem(last=False)
-        else:
-            kept.move_to_end(key)
-            analyse_model.hits += 1
-        return copy.deepcopy(facts)
-
-    analyse_model._remembered = True
-    analyse_model.hits = 0
-    analyse.analyse_model = analyse_model
+    analyse.remember_analyses(ANALYSES_KEPT)
 
 
 # ---------------------------------------------------------------------------------------------
