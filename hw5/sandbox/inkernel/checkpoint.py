@@ -15,6 +15,13 @@ import time as _time
 
 import numpy as _np
 
+# The load contract (checked by inkernel.bootstrap_source as this file loads): what this
+# file defines for the files after it, and what it uses from the files before it.
+PROVIDES = ("install",)
+NEEDS = ("ARRAYS", "KIT", "MODELS", "STATE", "describe_array", "dumps", "fit_is_stand_in",
+         "history_call", "install_environment", "install_fit", "install_mnist",
+         "load_private_kit", "on_pre_run_cell", "slice_assigned")
+
 _os_write = _os.write
 _hmac_digest = _hmac.digest
 _perf_counter = _time.perf_counter
@@ -115,10 +122,10 @@ class Checkpointer:
         }
         self.shrink(sections)
         calls = [dict(c) for c in self.kept_fit_calls()]
-        head = {"schema": 3, "checkpoint": {"seq": self.seq, "after_cell": _STATE["cell"],
+        head = {"schema": 3, "checkpoint": {"seq": self.seq, "after_cell": STATE["cell"],
                                             "spent_s": round(self.spent_s, 3)},
                 "fit_stand_in": fit_is_stand_in(self.keras, self.fit_stand_in),
-                "mnist_sizes": _STATE["mnist_sizes"]}
+                "mnist_sizes": STATE["mnist_sizes"]}
         parts = [dumps(head)[:-1], ',"fit_calls":', self.safe(lambda: calls, [])]
         for section, pieces in sections.items():
             body = ",".join(dumps(name) + ":" + text for name, text in pieces.items())
@@ -137,8 +144,8 @@ class Checkpointer:
             history = _dict_get(self.ns, variable.history)
             made_by = history_call(history) if history is not None else None
             if made_by is not None:
-                graded.add(_STATE["fit_calls"][made_by - 1]["model_object"])
-        calls = _STATE["fit_calls"]
+                graded.add(STATE["fit_calls"][made_by - 1]["model_object"])
+        calls = STATE["fit_calls"]
         others = [c["call"] for c in calls if c["model_object"] not in graded]
         keep = set(others[-_MAX_OTHER_FIT_CALLS:])
         return [c for c in calls if c["model_object"] in graded or c["call"] in keep]
@@ -185,7 +192,7 @@ class Checkpointer:
         return out
 
     def describe_builder(self, name, fn, builder_spec, keys):
-        where = "" if _STATE["cell"] is None else f" (as defined in cell {_STATE['cell'] + 1})"
+        where = "" if STATE["cell"] is None else f" (as defined in cell {STATE['cell'] + 1})"
         why = (f"{name}{where} did not return within {self.builder_timeout:g} s (the grader's "
                "limit for calling it with its test arguments)")
         stopped = dumps({"status": "error", "calls": [], "error": why})
@@ -258,18 +265,18 @@ class Checkpointer:
         """When the cell that just ran rebound ``name`` to a slice (``x_train = x_train[:N]``),
         remember where: the grading kernel's arrays are smaller than the student's, so a cut
         of at least that many rows would not show in the row count. Forgotten on a new load."""
-        number = _ARRAYS.id_of(value)
-        seen = _STATE["data_objects"]
+        number = ARRAYS.id_of(value)
+        seen = STATE["data_objects"]
         if seen.get(name) == number:
             return
         seen[name] = number
-        cells = dict(_STATE["cells"])
-        source = cells.get(_STATE["cell"])
+        cells = dict(STATE["cells"])
+        source = cells.get(STATE["cell"])
         # only a view counts: a slice in a branch that did not run leaves an array of its own
         is_view = getattr(value, "base", None) is not None
-        cut = _slice_assigned(source, name) if source and is_view else None
+        cut = slice_assigned(source, name) if source and is_view else None
         if cut:
-            _STATE["cuts"][name] = f"cell {_STATE['cell'] + 1}: {cut}"
+            STATE["cuts"][name] = f"cell {STATE['cell'] + 1}: {cut}"
 
     def describe_array(self, name, value):
         array = _np.asarray(value)
@@ -278,7 +285,7 @@ class Checkpointer:
         sample = describe_array(value)
         self.note_cut(name, value)
         entry.update(digest=sample.get("digest"), object=sample.get("object"),
-                     strict_view=sample.get("strict_view"), cut=_STATE["cuts"].get(name))
+                     strict_view=sample.get("strict_view"), cut=STATE["cuts"].get(name))
         if array.size and array.dtype.kind in "biuf":
             entry["min"], entry["max"] = float(array.min()), float(array.max())
         if name.startswith("y"):
@@ -307,8 +314,8 @@ def install(cfg):
 
     shell = get_ipython()
     kit = load_private_kit(cfg["kit"])
-    _KIT.update(kit)
-    _STATE["cells"] = [(int(index), source) for index, source in cfg["cells"]]
+    KIT.update(kit)
+    STATE["cells"] = [(int(index), source) for index, source in cfg["cells"]]
     install_environment(cfg, shell)
     import keras
 

@@ -12,16 +12,21 @@ enforced from outside the kernel). It:
 """
 import builtins
 import importlib as _importlib
-import inspect as _inspect
-import math as _math
 import sys as _sys
 import types as _types
 import weakref as _weakref
 
-_STATE = {"cell": None, "cells": [], "next": 0, "fit_calls": [], "mnist_sizes": None,
-          "cuts": {}, "data_objects": {}}
-_KIT = {}
-_MAX_HISTORY_EPOCHS = 1000
+# The load contract (checked by inkernel.bootstrap_source as this file loads): what this
+# file defines for the files after it, and what it uses from the files before it.
+PROVIDES = ("HISTORY_CALLS", "KIT", "MAX_HISTORY_EPOCHS", "MODELS", "STATE", "Tracker",
+            "error_text", "fit_is_stand_in", "history_call", "install_environment",
+            "install_mnist", "load_private_kit", "metric_names", "on_pre_run_cell", "shape_of")
+NEEDS = ()
+
+STATE = {"cell": None, "cells": [], "next": 0, "fit_calls": [], "mnist_sizes": None,
+         "cuts": {}, "data_objects": {}}
+KIT = {}
+MAX_HISTORY_EPOCHS = 1000
 
 
 def load_private_kit(texts: dict) -> dict:
@@ -53,11 +58,11 @@ def load_private_kit(texts: dict) -> dict:
 def on_pre_run_cell(info):
     """Which submitted cell is running: the next expected source that matches."""
     raw = getattr(info, "raw_cell", None)
-    cells = _STATE["cells"]
-    for position in range(_STATE["next"], len(cells)):
+    cells = STATE["cells"]
+    for position in range(STATE["next"], len(cells)):
         if cells[position][1] == raw:
-            _STATE["cell"] = cells[position][0]
-            _STATE["next"] = position + 1
+            STATE["cell"] = cells[position][0]
+            STATE["next"] = position + 1
             return
     # not a submitted cell (e.g. code run through get_ipython().run_cell): keep the current one
 
@@ -87,11 +92,11 @@ class Tracker:
 
 
 MODELS = Tracker()
-_HISTORY_CALLS = {}  # id(history) -> (weakref, call number)
+HISTORY_CALLS = {}  # id(history) -> (weakref, call number)
 
 
 def history_call(history):
-    entry = _HISTORY_CALLS.get(id(history))
+    entry = HISTORY_CALLS.get(id(history))
     return entry[1] if entry is not None and entry[0]() is history else None
 
 
@@ -106,7 +111,7 @@ def shape_of(value):
         return None
 
 
-def _metric_names(model):
+def metric_names(model):
     try:
         metrics = (model.get_compile_config() or {}).get("metrics") or []
     except Exception:
@@ -122,7 +127,7 @@ def _metric_names(model):
     return names
 
 
-def _error_text(exc):
+def error_text(exc):
     try:
         return f"{type(exc).__name__}: {exc}"[:500]
     except Exception:
@@ -148,8 +153,8 @@ def fit_is_stand_in(keras, stand_in) -> bool:
 def install_mnist(private_mnist):
     def load_mnist(*args, **kwargs):
         (xtr, ytr), (xte, yte) = private_mnist.load_mnist(allow_download=False)
-        _STATE["mnist_sizes"] = {"train": int(len(xtr)), "test": int(len(xte))}
-        _STATE["cuts"].clear()
+        STATE["mnist_sizes"] = {"train": int(len(xtr)), "test": int(len(xte))}
+        STATE["cuts"].clear()
         return (xtr, ytr), (xte, yte)
 
     def load_data(path="mnist.npz"):

@@ -11,11 +11,21 @@ a model trained before). Nothing is trained: the History it returns (the one pas
 """
 import ast as _ast
 import hashlib as _hashlib
+import inspect as _inspect
 import linecache as _linecache
+import math as _math
+import sys as _sys
+import weakref as _weakref
 
 import numpy as _np
 
-_ARRAYS = Tracker()
+# The load contract (checked by inkernel.bootstrap_source as this file loads): what this
+# file defines for the files after it, and what it uses from the files before it.
+PROVIDES = ("ARRAYS", "describe_array", "install_fit", "slice_assigned")
+NEEDS = ("HISTORY_CALLS", "KIT", "MAX_HISTORY_EPOCHS", "MODELS", "STATE", "Tracker",
+         "error_text", "metric_names", "shape_of")
+
+ARRAYS = Tracker()
 _WEIGHTS = Tracker()
 _MARKED = {}  # model/layer tracker id -> how its weights were set from elsewhere
 _TRAINED_WEIGHTS = {}  # weight variable tracker id -> model tracker id of its last fit
@@ -47,7 +57,7 @@ def describe_array(value, namespace=None, name=None):
     if value is None:
         return None
     out = {"kind": type(value).__name__, "shape": shape_of(value), "dtype": None,
-           "digest": None, "lo": None, "hi": None, "object": _ARRAYS.id_of(value),
+           "digest": None, "lo": None, "hi": None, "object": ARRAYS.id_of(value),
            "relation": None, "strict_view": False}
     try:
         import tensorflow as tf
@@ -66,7 +76,7 @@ def describe_array(value, namespace=None, name=None):
         rows = shape[0]
         index = _np.unique(_np.linspace(0, rows - 1, min(rows, _SAMPLE_ROWS)).astype(_np.int64))
         sample = _np.asarray(value[index] if isinstance(value, _np.ndarray)
-                            else _np.asarray(value)[index])
+                             else _np.asarray(value)[index])
         out["dtype"] = str(getattr(value, "dtype", sample.dtype))
         canonical = _np.ascontiguousarray(sample, dtype=_np.float32)
         h = _hashlib.blake2b(repr(shape).encode(), digest_size=12)
@@ -78,7 +88,7 @@ def describe_array(value, namespace=None, name=None):
         if isinstance(root, _np.ndarray) and root.size > _np.asarray(value).size:
             out["strict_view"] = True
     except Exception as exc:
-        out["error"] = _error_text(exc)
+        out["error"] = error_text(exc)
     if namespace is not None and name is not None:
         target = namespace.get(name)
         if target is value:
@@ -118,7 +128,7 @@ def _code_names(code, depth=0):
 
 
 def describe_callback(callback, keras):
-    spec = _KIT["spec"]
+    spec = KIT["spec"]
     changing_classes = set(spec.TRAINING_CALLBACKS)
     cls = type(callback)
     entry = {"class": cls.__name__, "module": str(cls.__module__)[:80], "changes": None}
@@ -147,11 +157,11 @@ def describe_callback(callback, keras):
 
 def _compile_snapshot(model):
     try:
-        config = _KIT["describe"].to_jsonable(model.get_compile_config() or {})
+        config = KIT["describe"].to_jsonable(model.get_compile_config() or {})
         return {"optimizer": config.get("optimizer"), "loss": config.get("loss"),
                 "metrics": config.get("metrics") or []}
     except Exception as exc:
-        return {"error": _error_text(exc)}
+        return {"error": error_text(exc)}
 
 
 def _warm_start(model, call):
@@ -204,7 +214,7 @@ def _source_of_arguments():
     return {}
 
 
-def _slice_assigned(source, name):
+def slice_assigned(source, name):
     """Source text of a slice (``x[:N]``, ``x[::2]``; not a bare ``:``) assigned to ``name``
     in ``source``."""
     try:
@@ -237,13 +247,13 @@ def install_fit(keras, namespace):
     def fit(self, *args, **kwargs):
         # Trains nothing: the grader trains the exported configs itself, and a traced training
         # graph costs ~50-80 MB per model. Records what the student asked for.
-        record = {"call": len(_STATE["fit_calls"]) + 1, "model_object": MODELS.id_of(self),
-                  "cell": _STATE["cell"], "error": None}
-        _STATE["fit_calls"].append(record)
+        record = {"call": len(STATE["fit_calls"]) + 1, "model_object": MODELS.id_of(self),
+                  "cell": STATE["cell"], "error": None}
+        STATE["fit_calls"].append(record)
         try:
             bound = signature.bind(self, *args, **kwargs)
         except TypeError as exc:
-            record["error"] = _error_text(exc)
+            record["error"] = error_text(exc)
             return original_fit(self, *args, **kwargs)  # Keras' own error message
         bound.apply_defaults()
         a = bound.arguments
@@ -275,13 +285,13 @@ def install_fit(keras, namespace):
             record["warm_start"] = _warm_start(self, record)
             record["source"] = _source_of_arguments()
         except Exception as exc:
-            record["error"] = _error_text(exc)
+            record["error"] = error_text(exc)
             return original_fit(*bound.args, **bound.kwargs)  # Keras' own error message
         epochs, initial = int(a.get("epochs") or 0), int(a.get("initial_epoch") or 0)
-        names = ["loss", *_metric_names(self)]
+        names = ["loss", *metric_names(self)]
         if a.get("validation_data") is not None or a.get("validation_split"):
             names += [f"val_{n}" for n in names]
-        n_epochs = max(0, min(epochs - initial, _MAX_HISTORY_EPOCHS))
+        n_epochs = max(0, min(epochs - initial, MAX_HISTORY_EPOCHS))
         given = [c for c in callbacks if isinstance(c, keras.callbacks.History)]
         history = given[-1] if given else keras.callbacks.History()
         history.set_model(self)
@@ -289,7 +299,7 @@ def install_fit(keras, namespace):
         history.params = {"epochs": epochs, "steps": 1, "verbose": 0}
         history.history = {n: [_math.nan] * n_epochs for n in names}
         self.history = history
-        _HISTORY_CALLS[id(history)] = (_weakref.ref(history), record["call"])
+        HISTORY_CALLS[id(history)] = (_weakref.ref(history), record["call"])
         _note_trained(self)
         return history
 
@@ -314,7 +324,7 @@ def _install_weight_hooks(keras):
             try:
                 number = MODELS.id_of(target)
                 if number is not None:
-                    where = "" if _STATE["cell"] is None else f" in cell {_STATE['cell'] + 1}"
+                    where = "" if STATE["cell"] is None else f" in cell {STATE['cell'] + 1}"
                     _MARKED[number] = how + where
             except Exception:
                 pass

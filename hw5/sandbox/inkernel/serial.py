@@ -8,6 +8,11 @@ types' own methods, so their overrides are not called either.
 import json.encoder as _json_encoder
 import math as _math
 
+# The load contract (checked by inkernel.bootstrap_source as this file loads): what this
+# file defines for the files after it, and what it uses from the files before it.
+PROVIDES = ("dumps",)
+NEEDS = ()
+
 _escape = _json_encoder.encode_basestring_ascii  # the C function when available
 _isfinite = _math.isfinite
 _str_str = str.__str__
