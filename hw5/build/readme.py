@@ -41,7 +41,8 @@ def gradescope_points() -> str:
             f"the {text.number(spec.MANUAL_POINTS)} points of the questions graded by the staff "
             f"(`solutions/rubric.md`) are added on Gradescope as manually graded questions. "
             f"*Test Autograder* must give the solution {text.number(spec.AUTO_POINTS)}/"
-            f"{text.number(spec.AUTO_POINTS)} and the template 0/{text.number(spec.AUTO_POINTS)}.\n")
+            f"{text.number(spec.AUTO_POINTS)} and the template "
+            f"0/{text.number(spec.AUTO_POINTS)}.\n")
 
 
 BLOCKS = {"points": points_table, "gradescope_points": gradescope_points}

@@ -122,7 +122,8 @@ def readme() -> str:
         "The `grader.check(...)` cells run quickly in your own kernel and never train anything. They "
         "check:",
         "",
-        f"- the trained models ({_labels(item_kinds.VARIABLE)}): {spec.PUBLIC_CHECK_COVERS['variable']};",
+        f"- the trained models ({_labels(item_kinds.VARIABLE)}): "
+        f"{spec.PUBLIC_CHECK_COVERS['variable']};",
         f"- your functions ({_labels(item_kinds.BUILDER)}): {spec.PUBLIC_CHECK_COVERS['builder']};",
         f"- {_labels(item_kinds.ANSWER)} and `{spec.STUDENT_ID_VARIABLE}`: "
         f"{spec.PUBLIC_CHECK_COVERS['answer']}.",

@@ -44,7 +44,8 @@ def check_p1_1_format(value) -> CheckResult:
         return CheckResult("p1_1_format", False,
                            f"{spec.P1_1_VARIABLE} must be one letter among {options} as a string, "
                            f"found {shown or repr(value)}")
-    return CheckResult("p1_1_format", True, f"{spec.P1_1_VARIABLE} is option {option_letter(value)}")
+    return CheckResult("p1_1_format", True,
+                       f"{spec.P1_1_VARIABLE} is option {option_letter(value)}")
 
 
 @never_raises

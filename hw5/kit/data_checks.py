@@ -4,6 +4,7 @@ from __future__ import annotations
 from . import spec
 from .check_result import CheckResult, never_raises, shape_text
 
+
 # ---------------------------------------------------------------------------------------------
 @never_raises
 def check_images(x, name="x_train") -> CheckResult:
@@ -14,10 +15,10 @@ def check_images(x, name="x_train") -> CheckResult:
     if len(shape) != 1 + len(want) or shape[1:] != want:
         hint = (": add the channel axis, e.g. x.reshape(-1, 28, 28, 1)"
                 if shape[1:] == want[:2] else "")
+        found = shape_text(shape) if shape else type(x).__name__
         return CheckResult(f"{name}_shape", False, f"{name}: expected shape (N, "
                                                    f"{', '.join(map(str, want))}), found "
-                                                   f"{shape_text(shape) if shape else type(x).__name__}"
-                                                   f"{hint}")
+                                                   f"{found}{hint}")
     dtype = np.asarray(x[:1]).dtype
     if not np.issubdtype(dtype, np.floating):
         return CheckResult(f"{name}_dtype", False,
@@ -32,7 +33,8 @@ def check_images(x, name="x_train") -> CheckResult:
         return CheckResult(f"{name}_range", False,
                            f"{name}: the brightest pixel is {hi:g}: the images were divided by "
                            f"{spec.PIXEL_SCALE:g} twice")
-    return CheckResult(f"{name}_ok", True, f"{name}: {shape[0]:,} images {shape_text(want)} in [0, 1]")
+    return CheckResult(f"{name}_ok", True,
+                       f"{name}: {shape[0]:,} images {shape_text(want)} in [0, 1]")
 
 
 @never_raises

@@ -21,7 +21,8 @@ class ItemKind:
     name: str
     label: str  # how the student reads the item ("{}": its target)
     applies_to: str  # BUILDER, VARIABLE or ANSWER
-    trained_by_grader: bool = False  # passes only if the grader's training run reaches the threshold
+    # passes only if the grader's training run reaches the threshold
+    trained_by_grader: bool = False
 
 
 ITEM_KINDS = {k.name: k for k in (

@@ -50,8 +50,8 @@ def check_input_shape(facts, expected=spec.IMAGE_SHAPE) -> CheckResult:
         return CheckResult("input_shape", True, f"input shape {shape_text(expected)}",
                            shape_text(expected), shape_text(found))
     return CheckResult("input_shape", False,
-                       f"expected input shape {shape_text(expected)}, found {shape_text(found)}: start "
-                       f"the model with keras.Input(shape={expected})",
+                       f"expected input shape {shape_text(expected)}, found {shape_text(found)}: "
+                       f"start the model with keras.Input(shape={expected})",
                        shape_text(expected), shape_text(found))
 
 
@@ -173,8 +173,8 @@ def check_output_shapes(facts, expected_layers) -> CheckResult:
         got = tuple(found.output_shape) if found.output_shape is not None else None
         if tuple(exp.output_shape) != got:
             first = first or (shape_text(exp.output_shape), shape_text(got))
-            problems.append(f"{found.label()}: expected output shape {shape_text(exp.output_shape)}, "
-                            f"found {shape_text(got)}")
+            problems.append(f"{found.label()}: expected output shape "
+                            f"{shape_text(exp.output_shape)}, found {shape_text(got)}")
     if problems:
         more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         return CheckResult("output_shapes", False, "; ".join(problems[:3]) + more +
@@ -193,13 +193,12 @@ def check_total_params(facts, expected_layers) -> CheckResult:
     where = ""
     for exp, layer in _aligned_pairs(expected_layers, list(facts.layers)):
         if exp.params != layer.params:
-            where = (f" ({layer.label()} has {number(layer.params)} instead of {number(exp.params)})")
+            where = (f" ({layer.label()} has {number(layer.params)} instead of "
+                     f"{number(exp.params)})")
             break
     return CheckResult("total_params", False,
                        f"expected {number(expected)} parameters, found {number(found)}{where}",
                        number(expected), number(found))
-
-
 
 
 def architecture_checks(facts, architecture: str) -> list:

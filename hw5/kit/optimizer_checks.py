@@ -81,8 +81,8 @@ def check_learning_rate_value(facts, expected, where="the model", rtol=LR_RTOL):
     opt = facts.optimizer
     found = opt.learning_rate if opt else None
     if opt and not opt.schedule and _close(found, expected, rtol=rtol):
-        return CheckResult("learning_rate", True, f"learning_rate {number(expected)}", number(expected),
-                           number(found))
+        return CheckResult("learning_rate", True, f"learning_rate {number(expected)}",
+                           number(expected), number(found))
     shown = f"a {opt.schedule} schedule" if opt and opt.schedule else number(found)
     return CheckResult("learning_rate", False,
                        f"learning_rate: expected {number(expected)} for {where}, found {shown}: "
@@ -98,13 +98,15 @@ def check_momentum_value(facts, expected, optimizer: str, where="the model",
     if found is None and opt is not None and opt.class_name == optimizer:
         found = 0.0
     if _close(found, expected, atol=atol):
-        return CheckResult("momentum", True, f"momentum {number(expected)}", number(expected), number(found))
+        return CheckResult("momentum", True, f"momentum {number(expected)}", number(expected),
+                           number(found))
     if expected == 0:
         fix = f"build it with plain {optimizer} (momentum 0), e.g. define_model(...)"
     else:
         fix = f"build it with momentum={number(expected)}"
     return CheckResult("momentum", False,
-                       f"momentum: expected {number(expected)} for {where}, found {number(found)}: {fix}",
+                       f"momentum: expected {number(expected)} for {where}, found "
+                       f"{number(found)}: {fix}",
                        number(expected), number(found))
 
 
@@ -113,9 +115,11 @@ def check_setting_value(facts, setting: str, expected, where="the model") -> Che
     """The optimizer's ``setting`` (``beta_1``, ``epsilon``, ...) is ``expected``."""
     found = facts.optimizer.settings.get(setting) if facts.optimizer else None
     if _close(found, expected, rtol=LR_RTOL):
-        return CheckResult(setting, True, f"{setting} {number(expected)}", number(expected), number(found))
+        return CheckResult(setting, True, f"{setting} {number(expected)}", number(expected),
+                           number(found))
     return CheckResult(setting, False, f"{setting}: expected {number(expected)} for {where}, found "
-                                       f"{number(found)}: build it with {setting}={number(expected)}",
+                                       f"{number(found)}: build it with "
+                                       f"{setting}={number(expected)}",
                        number(expected), number(found))
 
 
@@ -136,7 +140,8 @@ def check_learning_rate_honoured(builder, optimizer: str, rtol=LR_RTOL) -> Check
                                f"a {opt.schedule} schedule")
         passed = call.args["learning_rate"]
         if not _close(opt.learning_rate, passed, rtol=rtol):
-            same = len({number(c.model.optimizer.learning_rate) for c in calls}) == 1 and len(calls) > 1
+            same = len(calls) > 1 and \
+                len({number(c.model.optimizer.learning_rate) for c in calls}) == 1
             tail = " (the same value for every call)" if same else ""
             return CheckResult("learning_rate", False,
                                f"learning_rate: you passed {number(passed)} but the optimizer uses "
@@ -174,8 +179,8 @@ def check_momentum_honoured(builder, optimizer: str, atol=MOMENTUM_ATOL) -> Chec
                            number(found[0]))
     f, p = next((f, p) for f, p in zip(found, passed) if not _close(f, p, atol=atol))
     return CheckResult("momentum", False,
-                       f"momentum: you passed {number(p)} but the optimizer uses {number(f)} — pass the "
-                       f"function's momentum argument to {optimizer}(momentum=...)",
+                       f"momentum: you passed {number(p)} but the optimizer uses {number(f)} — "
+                       f"pass the function's momentum argument to {optimizer}(momentum=...)",
                        number(p), number(f))
 
 

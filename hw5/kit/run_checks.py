@@ -57,8 +57,8 @@ def check_history(runs, variable) -> CheckResult:
         later = calls[-1]
         return CheckResult("history", False,
                            f"{tv.model} was trained again ({later.where()}, epochs="
-                           f"{number(later.epochs)}) after {tv.history} was returned: train it once "
-                           f"and keep that fit's History in {tv.history}",
+                           f"{number(later.epochs)}) after {tv.history} was returned: train it "
+                           f"once and keep that fit's History in {tv.history}",
                            f"{tv.history} from the last fit", "an earlier fit")
     return CheckResult("history", True, f"{tv.history} = {tv.model}.fit(...)")
 

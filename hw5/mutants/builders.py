@@ -256,7 +256,8 @@ def wrong_optimizer(builder: str) -> Mutant:
     lr = "learning_rate=learning_rate" if "learning_rate" in spec.BUILDERS[builder].params else ""
     return Mutant(f"wrong_optimizer_{builder}", builder,
                   _source(builder, optimizer=f"keras.optimizers.{other}({lr})"),
-                  f"{other} instead of {expected}", _items(builder, "optimizer") + _trained(builder),
+                  f"{other} instead of {expected}",
+                  _items(builder, "optimizer") + _trained(builder),
                   (f"expected optimizer {expected}, found {other}",))
 
 

@@ -14,6 +14,7 @@ notebook is trusted (for example the course's own solution), and names the safe 
 """
 from __future__ import annotations
 
+import itertools
 import os
 import stat
 import sys
@@ -63,7 +64,7 @@ def sandbox_user() -> SandboxUser | None:
     return SandboxUser(uid, uid, f"uid {uid}")
 
 
-_UIDS_TAKEN = [0]  # throwaway uids this process has handed out
+_UID_CALLS = itertools.count()  # how many throwaway uids this process has asked for
 _UID_STRIDE = 97
 
 
@@ -75,8 +76,7 @@ def throwaway_uid() -> int:
     from .watchdog import processes_of_uid
 
     uids = settings.SANDBOX_THROWAWAY_UIDS
-    start = (os.getpid() + _UID_STRIDE * _UIDS_TAKEN[0]) % len(uids)
-    _UIDS_TAKEN[0] += 1
+    start = (os.getpid() + _UID_STRIDE * next(_UID_CALLS)) % len(uids)
     for step in range(len(uids)):
         uid = uids[(start + step) % len(uids)]
         if not processes_of_uid(uid):

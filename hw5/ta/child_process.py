@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 from hw5.grading import pipeline
 
@@ -117,3 +118,22 @@ def answer(stdout, error: Exception | None) -> None:
         f"{type(error).__name__}: {error}".replace("\n", " ")[:500]
     stdout.write(text + "\n")
     stdout.flush()
+
+
+def serve_requests(handle, stdin, stdout, stop=lambda: False) -> int:
+    """The child's side: ``handle(request)`` for each JSON line on ``stdin``, one answer line
+    each (an exception is that request's ``error`` answer); ends with ``stdin``, or after an
+    answer when ``stop()`` says so (the client starts a fresh child for the next request)."""
+    for line in stdin:
+        if not line.strip():
+            continue
+        error = None
+        try:
+            handle(json.loads(line))
+        except Exception as exc:  # noqa: BLE001 - the client records it for this request
+            traceback.print_exc(file=sys.stderr)
+            error = exc
+        answer(stdout, error)
+        if stop():
+            break
+    return 0

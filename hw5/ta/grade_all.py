@@ -391,4 +391,3 @@ def summary(rows: list, outdir: Path) -> str:
                  f"{outdir / class_summary.SUMMARY_MD}, {outdir / class_summary.CHECKS_CSV}"
                  + (f", {outdir / SIMILARITY_HTML}" if (outdir / SIMILARITY_HTML).exists() else ""))
     return "\n".join(lines)
-

@@ -16,12 +16,10 @@ per notebook; one line back, ``ok`` or ``error <what>``. End of stdin ends the p
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
-import traceback
 
-from .child_process import ChildProcess, answer, protocol_stdout
+from .child_process import ChildProcess, protocol_stdout, serve_requests
 
 MODULE = "hw5.ta.sandbox_worker"
 RECYCLE_AFTER = 100  # a fresh runner after this many notebooks
@@ -33,17 +31,7 @@ def serve(stdin=None, stdout=None) -> int:
 
     stdin, stdout = stdin or sys.stdin, stdout or protocol_stdout()
     warm_up()
-    for line in stdin:
-        if not line.strip():
-            continue
-        error = None
-        try:
-            main([str(a) for a in json.loads(line)])
-        except Exception as exc:  # noqa: BLE001 - the client records it for this notebook
-            traceback.print_exc(file=sys.stderr)
-            error = exc
-        answer(stdout, error)
-    return 0
+    return serve_requests(lambda args: main([str(a) for a in args]), stdin, stdout)
 
 
 class SandboxWorker(ChildProcess):

@@ -6,8 +6,9 @@ side is our own code reading plain data, so `grade-all` keeps one such process p
 (`python -m hw5.ta.trusted_worker`) and hands it one export after another; it runs exactly
 `hw5.grading.trusted.check_export_file` on each, under the same data limit. Identical model exports
 are trained once per process (`hw5.grading.trusted.train_cached`), each distinct exported model
-is analysed once (`hw5.kit.analyse.remember_analyses`) and MNIST's grade-time subset is loaded once. Each
-student's notebook still runs in its own fresh sandboxed kernel (`hw5.ta.sandbox_worker`).
+is analysed once (`hw5.kit.analyse.remember_analyses`) and MNIST's grade-time subset is loaded
+once. Each student's notebook still runs in its own fresh sandboxed kernel
+(`hw5.ta.sandbox_worker`).
 
 Protocol (`hw5.ta.child_process`): one JSON line ``["EXPORT.json", "ITEMS.json"]`` on stdin per
 export; one line back, ``ok`` or ``error <what>``. End of stdin ends the process.
@@ -24,12 +25,11 @@ import json
 import os
 import sys
 import time
-import traceback
 from pathlib import Path
 
 from hw5.grading import pipeline
 
-from .child_process import ChildProcess, answer, protocol_stdout
+from .child_process import ChildProcess, protocol_stdout, serve_requests
 
 MODULE = "hw5.ta.trusted_worker"
 # A fresh process after this many exports: bounds whatever a long-lived TensorFlow keeps.
@@ -49,20 +49,8 @@ def serve(stdin=None, stdout=None) -> int:
     stdin, stdout = stdin or sys.stdin, stdout or protocol_stdout()
     trusted.limit_resources()
     _warm_up()
-    for line in stdin:
-        if not line.strip():
-            continue
-        error = None
-        try:
-            export_path, out_path = json.loads(line)
-            trusted.check_export_file(export_path, out_path)
-        except Exception as exc:  # noqa: BLE001 - the client records it for this export
-            traceback.print_exc(file=sys.stderr)
-            error = exc
-        answer(stdout, error)
-        if _data_mb() > RECYCLE_DATA_SHARE * trusted.DATA_LIMIT_MB:
-            break  # the client starts a fresh process for the next export
-    return 0
+    return serve_requests(lambda paths: trusted.check_export_file(*paths), stdin, stdout,
+                          stop=lambda: _data_mb() > RECYCLE_DATA_SHARE * trusted.DATA_LIMIT_MB)
 
 
 def _data_mb() -> float:
