@@ -67,6 +67,12 @@ SANDBOX_THROWAWAY_UIDS = range(64_000, 65_000)
 # Set to 1 to run an untrusted notebook as the current non-root user without isolation.
 SANDBOX_ALLOW_UNISOLATED_ENV_VAR = "HW5_ALLOW_UNISOLATED"
 
+# --- What the grader builds once for every kernel (hw5/sandbox/fontcache.py) -------------------
+# Where: this variable, else $XDG_CACHE_HOME/hw5, else ~/.cache/hw5. On Gradescope setup.sh
+# builds it under the Gradescope root (GRADESCOPE_CACHE_DIR) and the grade reads it from there.
+CACHE_DIR_ENV_VAR = "HW5_CACHE_DIR"
+GRADESCOPE_CACHE_DIR = "cache"
+
 # --- Gradescope ---------------------------------------------------------------------------------
 # Visibility of the tests holding the grade-time training items ("visible", "after_due_date",
 # "after_published" or "hidden"). Many courses prefer "after_due_date" for such hidden checks;

@@ -33,12 +33,33 @@ def register(sub) -> None:
     p.add_argument("root", nargs="?", default=None,
                    help=f"the Gradescope root (default ${settings.GRADESCOPE_ROOT_ENV_VAR} or "
                         f"{DEFAULT_ROOT})")
+    p.add_argument("--prepare", action="store_true",
+                   help="setup.sh's step: build what every grade reuses (the kernels' font list) "
+                        "under ROOT, grade nothing")
     p.set_defaults(func=gradescope_command)
 
 
 def gradescope_command(args) -> int:
-    run(gradescope_root(args.root))
+    root = gradescope_root(args.root)
+    if args.prepare:
+        return prepare(root)
+    run(root)
     return 0
+
+
+def prepare(root: Path) -> int:
+    """Build, once in the image, what each grade would otherwise build in the student's kernel."""
+    from hw5.sandbox import fontcache
+
+    _use_cache_under(root)
+    built = fontcache.font_lists()
+    print("kernels' font list: " + (", ".join(map(str, built)) or
+                                    "none (matplotlib could not build one; each kernel will)"))
+    return 0
+
+
+def _use_cache_under(root: Path) -> None:
+    os.environ.setdefault(settings.CACHE_DIR_ENV_VAR, str(root / settings.GRADESCOPE_CACHE_DIR))
 
 
 def gradescope_root(arg: str | None = None) -> Path:
@@ -62,6 +83,7 @@ def _run(root: Path, out: Path) -> dict:
     submitters = submitter_ids(root / "submission_metadata.json")
     _make_private(root)
     _use_sandbox_user()
+    _use_cache_under(root)
     notebook, note = pick_notebook(root / "submission")
     if notebook is None:
         results = fallback_results(note, NOT_A_NOTEBOOK)

@@ -66,17 +66,19 @@ def run_submission(notebook_path: str | os.PathLike, workdir: str | os.PathLike 
 
 
 def warm_up(limits: Limits | None = None) -> None:
-    """Import what a run needs and cut the MNIST subset now: a long-lived runner
-    (`hw5.ta.sandbox_worker`) pays this once, not once per notebook."""
+    """Import what a run needs, cut the MNIST subset and find the kernels' font list now: a
+    long-lived runner (`hw5.ta.sandbox_worker`) pays this once, not once per notebook."""
     import jupyter_client.manager  # noqa: F401
     import nbclient  # noqa: F401
     import nbformat  # noqa: F401
     import zmq.asyncio  # noqa: F401
 
+    from . import fontcache
     from .workdir import mnist_subset
 
     limits = limits or for_container()
     mnist_subset(limits.train_images, limits.test_images)
+    fontcache.font_lists()
 
 
 class _Run:

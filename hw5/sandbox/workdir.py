@@ -12,11 +12,13 @@ from pathlib import Path
 
 from hw5.kit import spec
 
+from . import fontcache
 from .limits import Limits
 
 KIT_DIR = Path(__file__).resolve().parent.parent / "kit"
 MNIST_SUBSET_NAME = "mnist_subset.npz"
 PRIVATE_DIRS = ("tmp", ".config", ".cache", ".ipython", ".jupyter", ".keras")
+MATPLOTLIB_CONFIG = Path(".config", "matplotlib")  # the kernel's MPLCONFIGDIR
 
 _SUBSET_CACHE: dict[tuple[int, int], dict] = {}
 
@@ -45,6 +47,7 @@ def write_workdir(root: Path, sources: list[str], kit_dir: Path, limits: Limits)
     nbformat.write(nb, str(root / spec.NOTEBOOK_NAME))
     for sub in PRIVATE_DIRS:
         (root / sub).mkdir()
+    fontcache.copy_into(root / MATPLOTLIB_CONFIG)
     return mnist
 
 
@@ -75,7 +78,7 @@ def kernel_env(root: Path, mnist: Path, limits: Limits) -> dict:
         "IPYTHONDIR": str(root / ".ipython"),
         "JUPYTER_CONFIG_DIR": str(root / ".jupyter"),
         "JUPYTER_DATA_DIR": str(root / ".jupyter" / "data"),
-        "MPLCONFIGDIR": str(root / ".config" / "matplotlib"),
+        "MPLCONFIGDIR": str(root / MATPLOTLIB_CONFIG),
         "KERAS_HOME": str(root / ".keras"),
         "KERAS_BACKEND": "tensorflow",
         "MPLBACKEND": "Agg",

@@ -8,6 +8,8 @@
 #   PEP 668's "externally managed environment").
 # - the unprivileged user @SANDBOX_USER@ the student's kernel runs as: it may read and execute
 #   the venv, never /autograder/source (0700 root).
+# - /autograder/cache: matplotlib's font list, which every student's kernel would otherwise build
+#   (~3 CPU-s a grade; hw5/sandbox/fontcache.py).
 # Works with the image's own python3 from 3.10 on: Gradescope's default Ubuntu 22.04 (3.10),
 # Ubuntu 24.04 (3.12), Debian 12 (3.11).
 set -euo pipefail
@@ -29,6 +31,8 @@ if ! id -u @SANDBOX_USER@ >/dev/null 2>&1; then
   useradd --system --user-group --no-create-home --home-dir /nonexistent \
     --shell /usr/sbin/nologin @SANDBOX_USER@
 fi
+# The students' kernels' matplotlib font list, built once here instead of in every grade.
+(cd /autograder/source && @VENV@/bin/python -m hw5 gradescope --prepare)
 chmod 711 /autograder
 chmod -R a+rX,go-w @VENV@
 # Last, after everything that reads it.
