@@ -8,7 +8,8 @@ copies of the solution, 1 template (nothing answered) and 4 mutants (hw5/mutants
 builders, correct builders spelled differently, notebook-level mutants), in a fixed order. It
 runs `hw5 grade-all FOLDER -o OUT --workers W` as a user would (fresh OUT each run) and prints wall
 seconds and the CPU-seconds of the whole process tree (getrusage children: grade-all, its
-workers, every sandbox and kernel, the trusted processes), per submission, and the wall time
+workers, every sandbox and kernel, the trusted processes), per submission, the peak memory in
+use on the machine above what was in use at the start (idle machine: the run's own), and the wall time
 extrapolated to 100 submissions: with one size, per-submission wall × 100 (pessimistic: the
 start-up of the workers is spread over few submissions); with two sizes or more, a straight line
 through (size, time) -- fixed start-up + marginal cost per submission -- evaluated at 100. The
@@ -69,13 +70,34 @@ def make_batch(folder: Path, n: int) -> dict:
 
 
 def timed(cmd: list) -> tuple:
-    """(wall s, CPU s of the whole tree) of `cmd`, which must succeed."""
+    """(wall s, CPU s of the whole tree, peak MB in use above the start) of `cmd`, which must
+    succeed. The memory is the machine's (total - available, sampled every 0.5 s): the figure
+    is the run's own only on an otherwise idle machine."""
+    import threading
+
+    import psutil
+
+    def in_use() -> int:
+        memory = psutil.virtual_memory()
+        return (memory.total - memory.available) // 2**20
+
+    baseline, peak, done = in_use(), [0], threading.Event()
+
+    def sample():
+        while not done.wait(0.5):
+            peak[0] = max(peak[0], in_use() - baseline)
+
+    sampler = threading.Thread(target=sample, daemon=True)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    sampler.start()
+    try:
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    finally:
+        done.set()
     wall = time.monotonic() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), peak[0]
 
 
 def failed_trainings(out: Path) -> int:
@@ -115,7 +137,7 @@ def main() -> int:
     print(f"hw5 grade-all, {args.workers} workers, {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.1f} at start")
     print(f"{'subs':>4}  {'run':>3}  {'wall s':>7}  {'CPU s':>7}  {'wall s/sub':>10}  "
-          f"{'CPU s/sub':>9}")
+          f"{'CPU s/sub':>9}  {'peak MB':>7}")
     with tempfile.TemporaryDirectory(prefix="hw5-bench-") as tmp:
         for n in args.submissions:
             batch = Path(tmp, f"batch{n}")
@@ -124,13 +146,13 @@ def main() -> int:
                   f"templates, {counts['mutant']} mutants")
             for run in range(1, args.runs + 1):
                 out = Path(tmp, f"out{n}-{run}")
-                wall, cpu = timed([sys.executable, "-m", "hw5", "grade-all", str(batch), "-o",
-                                   str(out), "--workers", str(args.workers)])
+                wall, cpu, memory = timed([sys.executable, "-m", "hw5", "grade-all", str(batch),
+                                           "-o", str(out), "--workers", str(args.workers)])
                 walls.append((n, wall))
                 cpus.append((n, cpu))
                 failed = failed_trainings(out)
                 print(f"{n:>4}  {run:>3}  {wall:7.1f}  {cpu:7.1f}  {wall / n:10.2f}  "
-                      f"{cpu / n:9.2f}" + (f"  ({failed} grade-time trainings failed: a machine "
+                      f"{cpu / n:9.2f}  {memory:7.0f}" + (f"  ({failed} grade-time trainings failed: a machine "
                                            "too busy for the time limit?)" if failed else ""))
         fixed_w, per_w = fit_line(walls)
         fixed_c, per_c = fit_line(cpus)
@@ -141,8 +163,8 @@ def main() -> int:
               f" {cpu_100:.1f} CPU-s per submission all in (target <= {TARGET_CPU_PER_SUB:.0f})")
         if args.similarity:
             n = args.submissions[-1]
-            wall, cpu = timed([sys.executable, "-m", "hw5", "similarity", str(Path(tmp, f"batch{n}")),
-                               "-o", str(Path(tmp, "similarity"))])
+            wall, cpu, _ = timed([sys.executable, "-m", "hw5", "similarity",
+                                  str(Path(tmp, f"batch{n}")), "-o", str(Path(tmp, "similarity"))])
             print(f"hw5 similarity on {n} submissions: {wall:.1f} s wall, {cpu:.1f} CPU-s")
     return 0
 
