@@ -9,11 +9,12 @@ builders, correct builders spelled differently, notebook-level mutants), in a fi
 runs `hw5 grade-all FOLDER -o OUT --workers W` as a user would (fresh OUT each run) and prints wall
 seconds and the CPU-seconds of the whole process tree (getrusage children: grade-all, its
 workers, every sandbox and kernel, the trusted processes), per submission, the peak memory in
-use on the machine above what was in use at the start (idle machine: the run's own), and the wall time
-extrapolated to 100 submissions: with one size, per-submission wall × 100 (pessimistic: the
-start-up of the workers is spread over few submissions); with two sizes or more, a straight line
-through (size, time) -- fixed start-up + marginal cost per submission -- evaluated at 100. The
-issue's target: 100 submissions in at most 10 minutes on 2 cores (<= 12 CPU-s per submission).
+use on the machine above what was in use at the start (idle machine: the run's own), and the
+wall time extrapolated to 100 submissions: with one size, per-submission wall × 100
+(pessimistic: the start-up of the workers is spread over few submissions); with two sizes or
+more, a straight line through (size, time) -- fixed start-up + marginal cost per submission --
+evaluated at 100. The issue's target: 100 submissions in at most 10 minutes on 2 cores (<= 12
+CPU-s per submission).
 On a loaded machine the figures are inflated; the 100-submission figure is only final when
 measured on an idle machine.
 
@@ -151,9 +152,10 @@ def main() -> int:
                 walls.append((n, wall))
                 cpus.append((n, cpu))
                 failed = failed_trainings(out)
+                busy = (f"  ({failed} grade-time trainings failed: a machine too busy for the "
+                        "time limit?)" if failed else "")
                 print(f"{n:>4}  {run:>3}  {wall:7.1f}  {cpu:7.1f}  {wall / n:10.2f}  "
-                      f"{cpu / n:9.2f}  {memory:7.0f}" + (f"  ({failed} grade-time trainings failed: a machine "
-                                           "too busy for the time limit?)" if failed else ""))
+                      f"{cpu / n:9.2f}  {memory:7.0f}" + busy)
         fixed_w, per_w = fit_line(walls)
         fixed_c, per_c = fit_line(cpus)
         wall_100, cpu_100 = fixed_w + 100 * per_w, (fixed_c + 100 * per_c) / 100

@@ -43,6 +43,28 @@ def test_failed_training_is_not_kept():
     assert trusted.training_key(uncompiled, _data()) not in trusted._TRAINED
 
 
+def test_processes_sharing_a_directory_train_an_export_once(tmp_path, monkeypatch):
+    from hw5 import calibration
+    from hw5.grading import training
+
+    export = calibration.reference_export("define_model")
+    monkeypatch.setattr(trusted, "_TRAINED", {})
+    monkeypatch.setattr(trusted, "_SHARED_DIR", [])
+    trusted.share_trainings(tmp_path)
+    first = trusted.train_cached(export, _data())
+    assert first.ok and [p.name for p in tmp_path.iterdir()] == \
+        [trusted.training_key(export, _data()) + ".json"]
+
+    def must_not_train(*_args):
+        raise AssertionError("trained again")
+
+    monkeypatch.setattr(trusted, "_TRAINED", {})  # another process, same directory
+    monkeypatch.setattr(training, "train_and_score", must_not_train)
+    assert trusted.train_cached(export, _data()) == first
+    with pytest.raises(AssertionError, match="trained again"):  # another export still trains
+        trusted.train_cached(dict(export, loss="mean_squared_error"), _data())
+
+
 @pytest.mark.slow
 def test_worker_answers_as_a_fresh_process_and_survives_death_and_timeouts(tmp_path):
     export = {"schema": 2, "answers": {}, "builders": {}}

@@ -13,8 +13,10 @@ and a wall-time limit per trained model (``training.MODEL_TIME_LIMIT_S``).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import asdict
+from pathlib import Path
 
 from hw5.grading.answers import answer_checks, item_fraction
 from hw5.kit import item_kinds, spec
@@ -113,25 +115,59 @@ def learns(builder_name: str, export: dict, bundle, data):
 
 
 # Grade-time training outcomes of this process, by `training_key`: a long-lived worker
-# (`hw5.ta.trusted_worker`) trains an identical model export once.
+# (`hw5.ta.trusted_worker`) trains an identical model export once; with `share_trainings`, once
+# for all the workers of a grade-all run.
 _TRAINED: dict = {}
+_SHARED_DIR: list = []  # [directory] once share_trainings() was called
+
+
+def share_trainings(directory) -> None:
+    """Also keep this process's successful training outcomes as files in `directory` and reuse
+    the ones other processes wrote there. Only trusted processes may be able to write it."""
+    _SHARED_DIR[:] = [Path(directory)]
 
 
 def train_cached(model_export: dict, data):
-    """`train_and_score`, once per exact model export and data in this process. Only successful
-    outcomes are kept (a timeout or an out-of-memory error depends on the moment, not the model);
-    the threshold is applied by the caller, so it is not part of the key."""
+    """`train_and_score`, once per exact model export and data in this process (or in the
+    processes sharing its directory). Only successful outcomes are kept (a timeout or an
+    out-of-memory error depends on the moment, not the model); the threshold is applied by the
+    caller, so it is not part of the key."""
     from hw5.grading.training import train_and_score
 
     key = training_key(model_export, data)
     if key is None:
         return train_and_score(model_export, data)
     if key not in _TRAINED:
-        outcome = train_and_score(model_export, data)
+        outcome = _read_shared(key) or train_and_score(model_export, data)
         if not outcome.ok:
             return outcome
         _TRAINED[key] = outcome
+        _write_shared(key, outcome)
     return _TRAINED[key]
+
+
+def _read_shared(key: str):
+    from hw5.grading.training import TrainingOutcome
+
+    if not _SHARED_DIR:
+        return None
+    try:
+        data = json.loads((_SHARED_DIR[0] / f"{key}.json").read_text(encoding="utf-8"))
+        return TrainingOutcome(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _write_shared(key: str, outcome) -> None:
+    if not _SHARED_DIR:
+        return
+    path = _SHARED_DIR[0] / f"{key}.json"
+    partial = path.with_name(f".{key}.{os.getpid()}")
+    try:
+        partial.write_text(json.dumps(asdict(outcome)), encoding="utf-8")
+        os.replace(partial, path)  # readers see the whole file or none
+    except OSError:
+        pass
 
 
 def training_key(model_export: dict, data) -> str | None:

@@ -90,4 +90,3 @@ def copy_into(config_dir: Path) -> None:
         config_dir.mkdir(parents=True, exist_ok=True)
         for source in files:
             shutil.copyfile(source, config_dir / source.name)
-

@@ -23,10 +23,11 @@ _STDERR_TAIL = 3
 
 
 class ChildProcess:
-    """A `python -m module` child, started on creation and again when needed."""
+    """A `python -m module *args` child, started on creation and again when needed."""
 
-    def __init__(self, module: str, recycle_after: int):
+    def __init__(self, module: str, recycle_after: int, args=()):
         self.module = module
+        self.args = list(args)
         self.recycle_after = recycle_after
         self.proc: subprocess.Popen | None = None
         self.served = 0
@@ -36,7 +37,7 @@ class ChildProcess:
     def start(self) -> None:
         self.close()
         self._stderr = tempfile.TemporaryFile(prefix="hw5-child-")
-        self.proc = subprocess.Popen([sys.executable, "-m", self.module],
+        self.proc = subprocess.Popen([sys.executable, "-m", self.module, *self.args],
                                      env=pipeline._child_env(), stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self._stderr, text=True,
                                      bufsize=1)

@@ -160,11 +160,13 @@ def feedback_path(outdir: Path, sub: Submission) -> Path:
 
 def _run_pool(todo: list, workers: int, progress: bool, fn=None):
     """Yield (submission, graded) as the workers finish; `graded` is what `fn` (a picklable
-    function of the notebook path and the submitters' ids, default `grade_one`) returns."""
+    function of the notebook path and the submitters' ids, default `grade_one`) returns. The
+    workers of one call share their grade-time trainings (a private temporary directory)."""
     fn = fn or grade_one
     if not todo:
         return
     import multiprocessing
+    import tempfile
 
     from tqdm import tqdm
 
@@ -175,35 +177,43 @@ def _run_pool(todo: list, workers: int, progress: bool, fn=None):
                file=sys.stderr, dynamic_ncols=True)
     queue, isolate = list(todo), False
     try:
-        while queue:
-            # After a worker died, the suspects run alone, one pool each, so that one broken
-            # submission cannot take an innocent one down with it.
-            batches = [[s] for s in queue] if isolate else [queue]
-            queue = []
-            for batch in batches:
-                with ProcessPoolExecutor(max_workers=1 if isolate else max(1, workers),
-                                         mp_context=ctx) as pool:
-                    futures = {pool.submit(fn, str(s.notebook), _sids(s)): s for s in batch}
-                    for fut in as_completed(futures):
-                        s = futures[fut]
-                        try:
-                            graded = fut.result()
-                        except BrokenProcessPool:
-                            attempts[s.id] = attempts.get(s.id, 0) + 1
-                            if attempts[s.id] < MAX_ATTEMPTS:
-                                queue.append(s)
+        with tempfile.TemporaryDirectory(prefix="hw5-trainings-") as trainings:
+            while queue:
+                # After a worker died, the suspects run alone, one pool each, so that one broken
+                # submission cannot take an innocent one down with it.
+                batches = [[s] for s in queue] if isolate else [queue]
+                queue = []
+                for batch in batches:
+                    with ProcessPoolExecutor(max_workers=1 if isolate else max(1, workers),
+                                             mp_context=ctx, initializer=_share_trainings,
+                                             initargs=(trainings,)) as pool:
+                        futures = {pool.submit(fn, str(s.notebook), _sids(s)): s for s in batch}
+                        for fut in as_completed(futures):
+                            s = futures[fut]
+                            graded = _outcome(fut, s, attempts, queue)
+                            if graded is None:
                                 continue
-                            graded = _ungraded(INTERNAL_ERROR, [GRADER_FAILED], [
-                                "the grading process died (crash or out of memory)"])
-                        except Exception as exc:  # noqa: BLE001 - one submission, one row
-                            graded = _ungraded(INTERNAL_ERROR, [GRADER_FAILED],
-                                               [f"{type(exc).__name__}: {exc}"])
-                        yield s, graded
-                        bar.set_postfix_str(f"last: {s.id}", refresh=False)
-                        bar.update(1)
-            isolate = True
+                            yield s, graded
+                            bar.set_postfix_str(f"last: {s.id}", refresh=False)
+                            bar.update(1)
+                isolate = True
     finally:
         bar.close()
+
+
+def _outcome(fut, s: Submission, attempts: dict, queue: list) -> dict | None:
+    """What a finished future graded; None when its worker died and `s` was queued again."""
+    try:
+        return fut.result()
+    except BrokenProcessPool:
+        attempts[s.id] = attempts.get(s.id, 0) + 1
+        if attempts[s.id] < MAX_ATTEMPTS:
+            queue.append(s)
+            return None
+        return _ungraded(INTERNAL_ERROR, [GRADER_FAILED], [
+            "the grading process died (crash or out of memory)"])
+    except Exception as exc:  # noqa: BLE001 - one submission, one row
+        return _ungraded(INTERNAL_ERROR, [GRADER_FAILED], [f"{type(exc).__name__}: {exc}"])
 
 
 GRADER_FAILED = f"The autograder failed. {STAFF_CONTACT}"
@@ -215,6 +225,13 @@ def _sids(sub: Submission) -> tuple:
 
 _TRUSTED = None  # this worker process's long-lived trusted checker (hw5.ta.trusted_worker)
 _RUNNER = None  # and its long-lived sandbox runner (hw5.ta.sandbox_worker)
+_TRAININGS_DIR = None  # where the run's trusted workers share grade-time trainings
+
+
+def _share_trainings(directory) -> None:
+    """Pool initializer: this worker's trusted checker shares trainings in `directory`."""
+    global _TRAININGS_DIR
+    _TRAININGS_DIR = directory
 
 
 def grade_one(notebook: str, submitter_ids=()) -> dict:
@@ -234,7 +251,7 @@ def grade_one(notebook: str, submitter_ids=()) -> dict:
         _RUNNER = SandboxWorker()
         atexit.register(_RUNNER.close)
     if _TRUSTED is None:
-        _TRUSTED = TrustedWorker()
+        _TRUSTED = TrustedWorker(trainings_dir=_TRAININGS_DIR)
         atexit.register(_TRUSTED.close)
     result = grade_submission(Path(notebook), submitter_ids=submitter_ids,
                               checker=_TRUSTED.check, sandbox_step=_RUNNER.run)

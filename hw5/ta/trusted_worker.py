@@ -10,6 +10,11 @@ is analysed once (`hw5.kit.analyse.remember_analyses`) and MNIST's grade-time su
 once. Each student's notebook still runs in its own fresh sandboxed kernel
 (`hw5.ta.sandbox_worker`).
 
+`python -m hw5.ta.trusted_worker [TRAININGS_DIR]`: with a directory, successful grade-time
+trainings are also kept there as files and reused by every worker given the same directory
+(`hw5.grading.trusted.share_trainings`; grade-all gives its workers one private temporary
+directory per run).
+
 Protocol (`hw5.ta.child_process`): one JSON line ``["EXPORT.json", "ITEMS.json"]`` on stdin per
 export; one line back, ``ok`` or ``error <what>``. End of stdin ends the process.
 
@@ -43,11 +48,13 @@ ANALYSES_KEPT = 256  # distinct model exports whose analysis a worker keeps
 # ---------------------------------------------------------------------------------------------
 # Server (the trusted process)
 # ---------------------------------------------------------------------------------------------
-def serve(stdin=None, stdout=None) -> int:
+def serve(stdin=None, stdout=None, trainings_dir=None) -> int:
     from hw5.grading import trusted
 
     stdin, stdout = stdin or sys.stdin, stdout or protocol_stdout()
     trusted.limit_resources()
+    if trainings_dir:
+        trusted.share_trainings(trainings_dir)
     _warm_up()
     return serve_requests(lambda paths: trusted.check_export_file(*paths), stdin, stdout,
                           stop=lambda: _data_mb() > RECYCLE_DATA_SHARE * trusted.DATA_LIMIT_MB)
@@ -87,8 +94,8 @@ def _warm_up() -> None:
 class TrustedWorker(ChildProcess):
     """A `python -m hw5.ta.trusted_worker` child (see `hw5.ta.child_process`)."""
 
-    def __init__(self, recycle_after: int = RECYCLE_AFTER):
-        super().__init__(MODULE, recycle_after)
+    def __init__(self, recycle_after: int = RECYCLE_AFTER, trainings_dir=None):
+        super().__init__(MODULE, recycle_after, args=[str(trainings_dir)] if trainings_dir else [])
 
     def check(self, export: dict, tmp: Path, timeout: float) -> tuple:
         """Like `pipeline.run_trusted_checks`: (item id -> ItemResult, Step)."""
@@ -106,4 +113,4 @@ class TrustedWorker(ChildProcess):
 
 if __name__ == "__main__":
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.exit(serve())
+    sys.exit(serve(trainings_dir=sys.argv[1] if len(sys.argv) > 1 else None))
