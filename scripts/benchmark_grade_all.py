@@ -1,6 +1,6 @@
 """Print the throughput of `hw5 grade-all`: wall time and CPU-seconds for a generated batch.
 
-    python scripts/benchmark_grade_all.py [--submissions 100] [--workers 2] [--runs 1]
+    python scripts/benchmark_grade_all.py [--submissions 100] [--workers N] [--runs 1]
     python scripts/benchmark_grade_all.py --submissions 10 20   # on a busy machine
 
 The batch is a folder of notebooks, cycling through a class-like mix: per 10 submissions, 5
@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from hw5 import mutants  # noqa: E402
 from hw5.kit import spec  # noqa: E402
+from hw5.ta.grade_all import default_workers  # noqa: E402
 
 TARGET_WALL_S = 600  # 100 submissions in 10 minutes
 TARGET_CPU_PER_SUB = 12.0
@@ -130,12 +131,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--submissions", type=int, nargs="+", default=[100],
                         help="batch size(s); two or more sizes give a fixed + marginal fit")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="grade-all's --workers (default: grade-all's own default)")
     parser.add_argument("--runs", type=int, default=1, help="runs per batch size")
     parser.add_argument("--similarity", action="store_true")
     args = parser.parse_args()
     walls, cpus = [], []
-    print(f"hw5 grade-all, {args.workers} workers, {os.cpu_count()} cores, load average "
+    workers = args.workers or default_workers()
+    print(f"hw5 grade-all, {workers} workers, {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.1f} at start")
     print(f"{'subs':>4}  {'run':>3}  {'wall s':>7}  {'CPU s':>7}  {'wall s/sub':>10}  "
           f"{'CPU s/sub':>9}  {'peak MB':>7}")
@@ -148,7 +151,7 @@ def main() -> int:
             for run in range(1, args.runs + 1):
                 out = Path(tmp, f"out{n}-{run}")
                 wall, cpu, memory = timed([sys.executable, "-m", "hw5", "grade-all", str(batch),
-                                           "-o", str(out), "--workers", str(args.workers)])
+                                           "-o", str(out), "--workers", str(workers)])
                 walls.append((n, wall))
                 cpus.append((n, cpu))
                 failed = failed_trainings(out)

@@ -268,6 +268,17 @@ def test_a_dying_worker_costs_only_its_own_submission():
     assert rows["2"].status == ga.ERROR and rows["1"].status == ga.OK
 
 
+@pytest.mark.parametrize("cores, available_mb, workers", [
+    (2, 24_000, 3),  # one more than the cores: a worker leaves its core idle part of the time
+    (8, 24_000, 9),
+    (8, 4_500, 4),  # no more than the memory holds
+    (2, 300, 1),  # at least one
+])
+def test_default_workers_follow_cores_and_memory(cores, available_mb, workers):
+    assert ga.workers_for(cores, available_mb) == workers
+    assert 1 <= ga.default_workers() <= (os.cpu_count() or 1) + 1
+
+
 def test_grade_all_without_notebooks_needs_no_worker(tmp_path):
     root = tmp_path / "exp"
     (root / "submission_5").mkdir(parents=True)

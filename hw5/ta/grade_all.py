@@ -10,9 +10,10 @@ Writes, under OUTDIR:
   checks.csv, summary.md, mistakes.png   what the class got wrong (`hw5.ta.summary`)
   similarity.html, similarity.csv        which submissions look alike (`hw5.ta.similarity`)
 
-Each worker runs its notebooks through one long-lived sandbox runner (`hw5.ta.sandbox_worker`) and
-checks their exports in one long-lived trusted process (`hw5.ta.trusted_worker`); each notebook
-still runs in a fresh sandboxed kernel, as with `hw5 grade`. Every row is read from the result
+By default there is one worker more than cores (`default_workers`). Each worker runs its
+notebooks through one long-lived sandbox runner (`hw5.ta.sandbox_worker`) and checks their
+exports in one long-lived trusted process (`hw5.ta.trusted_worker`); each notebook still runs in
+a fresh sandboxed kernel, as with `hw5 grade`. Every row is read from the result
 model each results.json carries (`hw5.grading.report.from_gradescope`), never from message text.
 A submission whose results/<id>.json exists is not graded again unless --force. Nothing a
 submission contains stops the batch: a worker that crashes or raises leaves a zero row with
@@ -23,6 +24,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import statistics
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -46,7 +48,9 @@ FEEDBACK_DIR = "feedback"
 GRADES_CSV = "grades.csv"
 HISTOGRAM_PNG = "histogram.png"
 QUESTION_MEANS_PNG = "question_means.png"
-DEFAULT_WORKERS = 2
+# One worker at its peak (its sandbox runner, the student's kernel, its trusted process):
+# benchmark_grade_all.py measured 2.1 GB in all for 3 workers; rounded up.
+WORKER_MEMORY_MB = 1000
 AUTO_QUESTIONS = tuple(q for q in spec.QUESTIONS if q.kind == spec.AUTO)
 # A submission whose worker process died is retried once, alone; a second death is recorded.
 MAX_ATTEMPTS = 2
@@ -80,8 +84,9 @@ def register(sub) -> None:
     p = sub.add_parser("grade-all", help="grade every submission of a Gradescope export (zip or "
                                          "folder) or a folder of notebooks, in parallel")
     add_export_arguments(p, "folder for results/, feedback/, grades.csv, the plots and reports")
-    p.add_argument("--workers", type=int, default=DEFAULT_WORKERS,
-                   help=f"submissions graded at once (default {DEFAULT_WORKERS})")
+    p.add_argument("--workers", type=int, default=None,
+                   help="submissions graded at once (default: one more than the cores, fewer "
+                        f"when the free memory is short of {WORKER_MEMORY_MB} MB a worker)")
     p.add_argument("--force", action="store_true",
                    help="grade again the submissions that already have results")
     p.add_argument("--only", nargs="+", metavar="ID",
@@ -107,10 +112,33 @@ def grade_all_command(args) -> int:
 # ---------------------------------------------------------------------------------------------
 # The batch
 # ---------------------------------------------------------------------------------------------
-def grade_all(export, outdir, workers: int = DEFAULT_WORKERS, force: bool = False,
+def default_workers() -> int:
+    return workers_for(_cores(), _available_mb())
+
+
+def workers_for(cores: int, available_mb: float) -> int:
+    """One more worker than cores, as a worker leaves its core idle part of the time (its
+    kernel starting, files written and read); no more than the memory holds; at least one."""
+    return max(1, min(cores + 1, int(available_mb // WORKER_MEMORY_MB)))
+
+
+def _cores() -> int:
+    if hasattr(os, "sched_getaffinity"):  # the cores this process may use (Linux)
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _available_mb() -> float:
+    import psutil
+
+    return psutil.virtual_memory().available / 2**20
+
+
+def grade_all(export, outdir, workers: int | None = None, force: bool = False,
               only=None, progress: bool = True, similarity: bool = True,
               references=()) -> list[Row]:
     outdir = Path(outdir)
+    workers = workers or default_workers()
     with open_export(export) as subs:
         (outdir / RESULTS_DIR).mkdir(parents=True, exist_ok=True)
         (outdir / FEEDBACK_DIR).mkdir(parents=True, exist_ok=True)
@@ -172,7 +200,7 @@ def _run_pool(todo: list, workers: int, progress: bool, fn=None):
 
     ctx = multiprocessing.get_context("spawn")
     attempts: dict[str, int] = {}
-    bar = tqdm(total=len(todo), desc="grading", unit="nb",
+    bar = tqdm(total=len(todo), desc=f"grading ({workers} at once)", unit="nb",
                disable=not progress or not sys.stderr.isatty(),
                file=sys.stderr, dynamic_ncols=True)
     queue, isolate = list(todo), False
