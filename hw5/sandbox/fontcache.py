@@ -1,13 +1,13 @@
 """Matplotlib's font list for the student's kernel, built once by the grader.
 
 Every kernel starts with an empty HOME, so matplotlib would scan every system font and write
-its font list in each graded notebook: about 3 CPU-seconds, most of them in the OS, a quarter
-of a grade-all submission. The grader builds that list once, in a child process of its own
-interpreter (no student code involved), keeps it in its cache directory and copies it into
-each kernel's MPLCONFIGDIR. A copy that does not fit (another matplotlib) is ignored by
-matplotlib, which then builds its own as before: the cache can make a kernel faster, never
-wrong.
-On Gradescope, setup.sh builds it into the image (`python -m hw5 gradescope --prepare`).
+its font list in each graded notebook: about 3 CPU-seconds, most of them in the OS (a quarter
+of what grading one notebook in grade-all cost). The grader builds that list once, in a child
+process of its own interpreter (no student code involved), keeps it in its cache directory and
+copies it into each kernel's MPLCONFIGDIR. A copy that does not fit (another matplotlib) is
+ignored by matplotlib, which then builds its own as before: the cache can make a kernel faster,
+never wrong. On Gradescope, setup.sh builds it into the image (`python -m hw5 gradescope
+--prepare`).
 """
 from __future__ import annotations
 
@@ -70,8 +70,10 @@ def _build(target: Path) -> list[Path]:
         if not list(staging.glob(FONT_LISTS)):
             return []
         for other in staging.iterdir():  # only the font list, nothing else matplotlib wrote
-            if not other.match(FONT_LISTS):
-                shutil.rmtree(other, ignore_errors=True) if other.is_dir() else other.unlink()
+            if other.is_dir():
+                shutil.rmtree(other, ignore_errors=True)
+            elif not other.match(FONT_LISTS):
+                other.unlink()
         try:
             os.rename(staging, target)
         except OSError:  # another grader process got there first: use theirs
