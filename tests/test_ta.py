@@ -299,7 +299,7 @@ def test_grade_all_without_notebooks_needs_no_worker(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# grade-all (slow: four real gradings on two workers)
+# grade-all (slow: real gradings on the default workers)
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_grade_all_scores_names_feedback_and_plots(graded):
