@@ -49,7 +49,7 @@ def test_processes_sharing_a_directory_train_an_export_once(tmp_path, monkeypatc
 
     export = calibration.reference_export("define_model")
     monkeypatch.setattr(trusted, "_TRAINED", {})
-    monkeypatch.setattr(trusted, "_SHARED_DIR", [])
+    monkeypatch.setattr(trusted, "_SHARED_DIR", None)
     trusted.share_trainings(tmp_path)
     first = trusted.train_cached(export, _data())
     assert first.ok and [p.name for p in tmp_path.iterdir()] == \

@@ -118,13 +118,14 @@ def learns(builder_name: str, export: dict, bundle, data):
 # (`hw5.ta.trusted_worker`) trains an identical model export once; with `share_trainings`, once
 # for all the workers of a grade-all run.
 _TRAINED: dict = {}
-_SHARED_DIR: list = []  # [directory] once share_trainings() was called
+_SHARED_DIR: Path | None = None  # set by share_trainings()
 
 
 def share_trainings(directory) -> None:
     """Also keep this process's successful training outcomes as files in `directory` and reuse
     the ones other processes wrote there. Only trusted processes may be able to write it."""
-    _SHARED_DIR[:] = [Path(directory)]
+    global _SHARED_DIR
+    _SHARED_DIR = Path(directory)
 
 
 def train_cached(model_export: dict, data):
@@ -138,30 +139,33 @@ def train_cached(model_export: dict, data):
     if key is None:
         return train_and_score(model_export, data)
     if key not in _TRAINED:
-        outcome = _read_shared(key) or train_and_score(model_export, data)
-        if not outcome.ok:
-            return outcome
+        outcome = _read_shared(key)
+        if outcome is None:
+            outcome = train_and_score(model_export, data)
+            if not outcome.ok:
+                return outcome
+            _write_shared(key, outcome)
         _TRAINED[key] = outcome
-        _write_shared(key, outcome)
     return _TRAINED[key]
 
 
 def _read_shared(key: str):
+    """A successful outcome another process wrote for `key`; None when there is none."""
     from hw5.grading.training import TrainingOutcome
 
-    if not _SHARED_DIR:
+    if _SHARED_DIR is None:
         return None
     try:
-        data = json.loads((_SHARED_DIR[0] / f"{key}.json").read_text(encoding="utf-8"))
+        data = json.loads((_SHARED_DIR / f"{key}.json").read_text(encoding="utf-8"))
         return TrainingOutcome(**data)
     except (OSError, ValueError, TypeError):
         return None
 
 
 def _write_shared(key: str, outcome) -> None:
-    if not _SHARED_DIR:
+    if _SHARED_DIR is None:
         return
-    path = _SHARED_DIR[0] / f"{key}.json"
+    path = _SHARED_DIR / f"{key}.json"
     partial = path.with_name(f".{key}.{os.getpid()}")
     try:
         partial.write_text(json.dumps(asdict(outcome)), encoding="utf-8")
